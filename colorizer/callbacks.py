@@ -1,0 +1,115 @@
+"""Side concerns of training, kept out of the loop: progress bar, CSV log, sample grids,
+checkpoints, loss curve. Each is a small object with the hooks it needs."""
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import torch
+from torchvision.utils import make_grid, save_image
+from tqdm.auto import tqdm
+
+
+class Callback:
+    def on_train_begin(self, trainer) -> None: ...
+    def on_epoch_begin(self, trainer, epoch: int, steps: int) -> None: ...
+    def on_step_end(self, trainer, losses: dict) -> None: ...
+    def on_epoch_end(self, trainer, row: dict) -> None: ...
+    def on_train_end(self, trainer) -> None: ...
+
+
+class ProgressBar(Callback):
+    """One tqdm bar per epoch with the running losses."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled, self.bar, self.running = enabled, None, {}
+
+    def on_epoch_begin(self, trainer, epoch, steps):
+        self.running = {}
+        self.bar = tqdm(total=steps, desc=f"{trainer.cfg.stage} epoch {epoch}/{trainer.cfg.epochs}",
+                        unit="batch", disable=not self.enabled, dynamic_ncols=True, leave=True)
+
+    def on_step_end(self, trainer, losses):
+        for k, v in losses.items():
+            self.running[k] = v if k not in self.running else 0.9 * self.running[k] + 0.1 * v
+        if self.bar is not None:
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in self.running.items()}, refresh=False)
+            self.bar.update(1)
+
+    def on_epoch_end(self, trainer, row):
+        if self.bar is not None:
+            self.bar.close()
+        shown = {k: v for k, v in row.items() if k.startswith(("val_", "train_")) and isinstance(v, float)}
+        trainer.log(f"epoch {row['epoch']}: " + "  ".join(f"{k}={v:.4f}" for k, v in shown.items())
+                    + f"  ({row['seconds']:.0f}s, {row['images_per_s']:.1f} img/s)")
+
+
+class CSVLogger(Callback):
+    """runs/NAME/log.csv: one row of losses and validation numbers per epoch (appends on resume)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def on_epoch_end(self, trainer, row):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.exists()
+        with self.path.open("a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+
+class SampleGrid(Callback):
+    """runs/NAME/samples/epoch_XXX.png: rows of gray input, prediction and truth."""
+
+    def __init__(self, folder: Path):
+        self.folder = Path(folder)
+
+    def on_epoch_end(self, trainer, row):
+        images = trainer.sample_images()
+        if images is None:
+            return
+        gray, pred, truth = images
+        grid = make_grid(torch.cat([gray, pred, truth]), nrow=gray.shape[0], padding=2, pad_value=1.0)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        save_image(grid, self.folder / f"epoch_{row['epoch']:03d}.png")
+
+
+class Checkpointer(Callback):
+    """Every epoch: the resumable checkpoint (runs/NAME/last.pt) and the weights file (--out)."""
+
+    def on_epoch_end(self, trainer, row):
+        trainer.save_checkpoint(row["epoch"])
+        trainer.save_weights(row["epoch"])
+
+
+class LossCurve(Callback):
+    """runs/NAME/loss_curve.png at the end of training, from the whole history (resumes included)."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def on_train_end(self, trainer):
+        history = trainer.history
+        if not history:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        keys = [k for k in history[0] if k.startswith(("train_", "val_l1")) and isinstance(history[0][k], float)]
+        fig, axes = plt.subplots(1, len(keys), figsize=(4 * len(keys), 3.2), squeeze=False)
+        epochs = [r["epoch"] for r in history]
+        for ax, k in zip(axes[0], keys):
+            ax.plot(epochs, [r.get(k, math.nan) for r in history], marker="o", ms=3)
+            ax.set_title(k)
+            ax.set_xlabel("epoch")
+            ax.grid(alpha=0.3)
+        fig.suptitle(f"{trainer.cfg.stage}: {trainer.cfg.backbone}, {trainer.cfg.size}px")
+        fig.tight_layout()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.path, dpi=100)
+        plt.close(fig)

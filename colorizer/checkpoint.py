@@ -1,0 +1,112 @@
+"""Weights on disk: state dicts plus a small metadata dict, saved atomically, loaded safely.
+
+Two kinds of file, both plain `torch.save` dicts that load with `weights_only=True`:
+- weights (`weights/*.pt`): {"format": "colorizer-weights", "meta": {...}, "generator": state_dict}
+- resume checkpoints (`runs/NAME/last.pt`): the above plus the discriminator, both optimizers'
+  state and the loss history, so `--resume` continues exactly where training stopped.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch
+
+FORMAT = "colorizer-weights"
+CHECKPOINT_FORMAT = "colorizer-checkpoint"
+
+
+class WeightsError(ValueError):
+    """A weights file is missing, damaged or not one of ours; the message says which and why."""
+
+
+def atomic_save(obj, path: str | Path) -> Path:
+    """torch.save to a temp file in the same folder, then rename: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def make_meta(**fields) -> dict:
+    """Metadata kept beside the weights (plain types only, so weights_only loading accepts it)."""
+    meta = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
+    meta.update(fields)
+    return meta
+
+
+def save_weights(path: str | Path, generator_state: dict, meta: dict, half: bool = False) -> Path:
+    state = {k: (v.half() if half and v.is_floating_point() else v).detach().cpu().clone()
+             for k, v in generator_state.items()}
+    return atomic_save({"format": FORMAT, "meta": dict(meta, dtype="float16" if half else "float32"),
+                        "generator": state}, path)
+
+
+def _load(path: str | Path, expected: str) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsError(f"{path}: no such weights file")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - truncated zip, pickle, anything
+        raise WeightsError(f"{path}: could not be read as a weights file ({err.__class__.__name__}: {err})") from None
+    if not isinstance(obj, dict) or obj.get("format") != expected:
+        raise WeightsError(f"{path}: not a colorizer {expected.split('-')[1]} file")
+    return obj
+
+
+def load_weights(path: str | Path) -> tuple[dict, dict]:
+    """-> (generator state dict in float32, metadata). Accepts resume checkpoints too."""
+    path = Path(path)
+    try:
+        obj = _load(path, FORMAT)
+    except WeightsError:
+        obj = _load(path, CHECKPOINT_FORMAT)
+    state = {k: (v.float() if v.is_floating_point() else v) for k, v in obj["generator"].items()}
+    return state, dict(obj["meta"])
+
+
+def save_checkpoint(path: str | Path, *, meta: dict, generator, opt_g, epoch: int, history: list,
+                    discriminator=None, opt_d=None) -> Path:
+    obj = {
+        "format": CHECKPOINT_FORMAT, "meta": meta, "epoch": epoch, "history": history,
+        "generator": generator.state_dict(), "opt_g": opt_g.state_dict(),
+    }
+    if discriminator is not None:
+        obj["discriminator"] = discriminator.state_dict()
+        obj["opt_d"] = opt_d.state_dict()
+    return atomic_save(obj, path)
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    return _load(path, CHECKPOINT_FORMAT)
+
+
+def read_meta(path: str | Path) -> dict:
+    return load_weights(path)[1]
+
+
+def find_weights(folder: str | Path = "weights") -> list[Path]:
+    """Weights in folder, best first: the most trained (photos seen over both stages) first.
+
+    A GAN stage counts the photos its stage-1 start saw, so it ranks above its own start,
+    while a quick demo run on a few photos never outranks a long training run.
+    """
+    ranked = []
+    for p in sorted(Path(folder).glob("*.pt")):
+        try:
+            meta = read_meta(p)
+        except WeightsError:
+            continue
+        ranked.append((meta.get("images_seen", 0), meta.get("stage") == "gan", p))
+    ranked.sort(key=lambda t: t[:2], reverse=True)
+    return [t[2] for t in ranked]
