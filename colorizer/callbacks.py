@@ -78,11 +78,24 @@ class SampleGrid(Callback):
 
 
 class Checkpointer(Callback):
-    """Every epoch: the resumable checkpoint (runs/NAME/last.pt) and the weights file (--out)."""
+    """Every `every` epochs and at the end: the resumable checkpoint (runs/NAME/last.pt) and the
+    weights file (--out)."""
+
+    def __init__(self, every: int = 1):
+        self.every, self.saved = max(1, every), None
 
     def on_epoch_end(self, trainer, row):
-        trainer.save_checkpoint(row["epoch"])
-        trainer.save_weights(row["epoch"])
+        if row["epoch"] % self.every == 0 or row["epoch"] == trainer.cfg.epochs:
+            self.save(trainer, row["epoch"])
+
+    def on_train_end(self, trainer):
+        if trainer.history and self.saved != trainer.history[-1]["epoch"]:
+            self.save(trainer, trainer.history[-1]["epoch"])
+
+    def save(self, trainer, epoch):
+        trainer.save_checkpoint(epoch)
+        trainer.save_weights(epoch)
+        self.saved = epoch
 
 
 class LossCurve(Callback):

@@ -40,6 +40,10 @@ def _common_training_args(p: argparse.ArgumentParser, stage: str) -> None:
     p.add_argument("--val-batches", type=_positive_int, default=None, help="cap validation batches per epoch")
     p.add_argument("--run-name", default=stage, help="outputs go to runs/RUN_NAME/ (default %(default)s)")
     p.add_argument("--resume", action="store_true", help="continue from runs/RUN_NAME/last.pt, optimizer state included")
+    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
+                   help="constant, or cosine decay over --epochs (or --time-limit, whichever ends first)")
+    p.add_argument("--save-every", type=_positive_int, default=1, metavar="N",
+                   help="save checkpoint and weights every N epochs; always at the end (default %(default)s)")
     p.add_argument("--half", action="store_true", help="save the final weights as float16 (half the size)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     p.add_argument("--data-note", default="", help="free text recorded in the weights' metadata")
@@ -89,7 +93,7 @@ def config_from_args(args: argparse.Namespace, stage: str) -> TrainConfig:
         run_dir=Path("runs") / args.run_name, size=args.size, epochs=epochs, batch_size=args.batch_size,
         lr=args.lr, device=args.device, precision=args.precision, workers=args.workers, seed=args.seed,
         resume=args.resume, time_limit=args.time_limit, max_steps=args.max_steps, val_batches=args.val_batches,
-        half=args.half, data_note=args.data_note)
+        half=args.half, data_note=args.data_note, lr_schedule=args.lr_schedule, save_every=args.save_every)
     if stage == "pretrain":
         return TrainConfig(**common, backbone=args.backbone, backbone_weights=args.backbone_weights)
     return TrainConfig(**common, init=Path(args.init), lr_d=args.lr_d, l1_weight=args.l1_weight,
@@ -190,7 +194,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
     try:
         run_evaluation(data=args.data, weights=args.weights, out_dir=args.out, render_size=args.render_size,
-                       device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir)
+                       device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir,
+                       fid=not args.no_fid)
     except (WeightsError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -228,6 +233,7 @@ def main(argv=None) -> int:
     e.add_argument("--out", default="eval", help="folder for per_image.csv, summary and grid (default %(default)s)")
     e.add_argument("--render-size", type=_positive_int, default=256)
     e.add_argument("--limit", type=_positive_int, default=None, help="only the first N photos")
+    e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")
     e.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     e.set_defaults(func=evaluate_command)

@@ -21,6 +21,7 @@ class TrainConfig:
     batch_size: int = 16
     lr: float = 1e-4
     lr_d: float = 2e-4
+    lr_schedule: str = "constant"        # constant | cosine (decays over the epochs or the time limit)
     betas: tuple[float, float] = (0.9, 0.999)
     l1_weight: float = 100.0
     gan_mode: str = "bce"                # bce | lsgan
@@ -33,6 +34,7 @@ class TrainConfig:
     max_steps: int | None = None         # stop after this many optimizer steps (tests, smoke runs)
     val_batches: int | None = None       # cap validation batches per epoch
     samples: int = 8                     # photos in each epoch's sample grid
+    save_every: int = 1                  # write checkpoint and weights every N epochs (and at the end)
     half: bool = False                   # save final weights as fp16
     data_note: str = ""                  # free text recorded in the metadata
     extra: dict = field(default_factory=dict)

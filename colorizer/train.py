@@ -57,8 +57,10 @@ class Trainer:
         self.discriminator = self.opt_d = None
         run = Path(cfg.run_dir)
         self.callbacks = [ProgressBar(progress), CSVLogger(run / "log.csv"), SampleGrid(run / "samples"),
-                          Checkpointer(), LossCurve(run / "loss_curve.png")]
+                          Checkpointer(cfg.save_every), LossCurve(run / "loss_curve.png")]
         torch.manual_seed(cfg.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
         self._setup()
 
     # ---- setup -------------------------------------------------------------------------
@@ -113,6 +115,7 @@ class Trainer:
                 self.discriminator.load_state_dict(state["discriminator"])
                 self.opt_d.load_state_dict(state["opt_d"])
             self.history = list(state["history"])
+            self.steps = int(self.history[-1].get("steps", 0)) if self.history else 0
             self.start_epoch = int(state["epoch"]) + 1
             self.images_seen = int(state["meta"].get("images_seen", 0)) - self.base_images_seen
             self.log(f"Resumed from {last} after epoch {state['epoch']}")
@@ -231,6 +234,25 @@ class Trainer:
         return ckpt.save_weights(self.cfg.out, self.generator.state_dict(), self.meta(epoch), half=self.cfg.half)
 
     # ---- the loop ----------------------------------------------------------------------
+    def _progress(self, started: float) -> float:
+        """Share of the run done, by steps or by the time limit, whichever is further."""
+        cfg = self.cfg
+        total = cfg.max_steps or cfg.epochs * max(1, len(self.train_dl))
+        done = self.steps / total
+        if cfg.time_limit:
+            done = max(done, (time.time() - started) / 60 / cfg.time_limit)
+        return min(1.0, done)
+
+    def _set_lr(self, started: float) -> None:
+        if self.cfg.lr_schedule != "cosine":
+            return
+        factor = 0.5 * (1 + math.cos(math.pi * self._progress(started)))
+        factor = 0.02 + 0.98 * factor  # end at 2% of the starting rate, not zero
+        for opt, base in ((self.opt_g, self.cfg.lr), (self.opt_d, self.cfg.lr_d)):
+            if opt is not None:
+                for group in opt.param_groups:
+                    group["lr"] = base * factor
+
     def _out_of_budget(self, started: float) -> bool:
         cfg = self.cfg
         if cfg.max_steps is not None and self.steps >= cfg.max_steps:
@@ -253,6 +275,7 @@ class Trainer:
                     cb.on_epoch_begin(self, epoch, len(self.train_dl))
                 t0, sums, n_steps, n_images = time.time(), {}, 0, 0
                 for batch in self.train_dl:
+                    self._set_lr(started)
                     L, ab = self._lab(batch)
                     losses = step(L, ab)
                     if not all(math.isfinite(v) for v in losses.values()):
@@ -271,8 +294,9 @@ class Trainer:
                 seconds = time.time() - t0
                 row = {"epoch": epoch, **{k: v / max(1, n_steps) for k, v in sums.items()}}
                 row.update(self.validate())
-                row.update(seconds=seconds, images_per_s=n_images / max(seconds, 1e-9),
-                           images_seen=self.base_images_seen + self.images_seen)
+                row.update(lr=self.opt_g.param_groups[0]["lr"], seconds=seconds,
+                           images_per_s=n_images / max(seconds, 1e-9),
+                           steps=self.steps, images_seen=self.base_images_seen + self.images_seen)
                 self.history.append(row)
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, row)

@@ -1,0 +1,268 @@
+"""What the web page and the HTTP API share, free of any UI: where the weights are and how to
+label them, reading an uploaded photo, colorizing it with timing, PNG and zip files.
+
+`streamlit_app.py` only lays these out; `colorizer.api` serves them over HTTP.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable
+
+from PIL import Image, UnidentifiedImageError
+
+from .checkpoint import WeightsError, find_weights, read_meta
+from .images import MAX_PIXELS, PHOTO_EXTENSIONS, PhotoError, is_grayscale, open_photo
+
+WEIGHTS_DIR_ENV = "COLORIZER_WEIGHTS_DIR"  # folder searched for *.pt (default: weights)
+WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is (API)
+UPLOAD_TYPES = tuple(ext.lstrip(".") for ext in PHOTO_EXTENSIONS)  # jpg jpeg png webp bmp tif tiff
+RENDER_SIZES = (128, 192, 256, 384, 512)
+DEFAULT_RENDER_SIZE = 256
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a 50 MP uncompressed 16-bit TIFF stays below this
+PREVIEW_SIDE = 1600  # long side of the images shown on the page (downloads keep full size)
+GRAYED_NOTE = "already in color: turned gray first"
+STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN"}
+
+
+# ---- weights ------------------------------------------------------------------------------
+
+def weights_dir() -> Path:
+    """The folder the page and the API look in: $COLORIZER_WEIGHTS_DIR, else weights/."""
+    return Path(os.environ.get(WEIGHTS_DIR_ENV) or "weights")
+
+
+def weights_file() -> Path | None:
+    """$COLORIZER_WEIGHTS when set (one file chosen by hand), else None."""
+    value = os.environ.get(WEIGHTS_ENV)
+    return Path(value) if value else None
+
+
+def folder_signature(folder: str | Path) -> tuple:
+    """(name, size, mtime) of every *.pt in folder: changes whenever a weights file does."""
+    out = []
+    for p in sorted(Path(folder).glob("*.pt")):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        out.append((p.name, st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _count(n) -> str:
+    n = int(n)
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f}M"
+    if n >= 10_000:
+        return f"{n / 1e3:.0f}k"
+    return str(n)
+
+
+def describe_weights(path: str | Path, meta: dict) -> str:
+    """One line naming a weights file by what it is, e.g.
+    'stage 2 · GAN — resnet18, 256 px, 120k photos seen, epoch 20, 2025-01-31 (generator_gan.pt)'."""
+    stage = meta.get("stage")
+    parts = []
+    if meta.get("backbone"):
+        parts.append(str(meta["backbone"]))
+    if meta.get("size"):
+        parts.append(f"{meta['size']} px")
+    if meta.get("images_seen") is not None:
+        parts.append(f"{_count(meta['images_seen'])} photos seen")
+    if meta.get("epoch") is not None:
+        parts.append(f"epoch {meta['epoch']}")
+    if meta.get("date"):
+        parts.append(str(meta["date"]).split(" ")[0])
+    head = STAGE_NAMES.get(stage, f"other ({stage})" if stage else "other")
+    return f"{head} — {', '.join(parts)} ({Path(path).name})" if parts else f"{head} ({Path(path).name})"
+
+
+@dataclass(eq=False)
+class WeightsInfo:
+    path: Path
+    meta: dict
+    label: str
+
+
+def list_weights(folder: str | Path) -> list[WeightsInfo]:
+    """Usable weights in folder, best first (checkpoint.find_weights' order), each with its label.
+    Files that are not colorizer weights are left out."""
+    out = []
+    for p in find_weights(folder):
+        try:
+            meta = read_meta(p)
+        except WeightsError:
+            continue
+        out.append(WeightsInfo(p, meta, describe_weights(p, meta)))
+    return out
+
+
+def render_size_options(meta: dict | None = None) -> list[int]:
+    """Render sizes offered: the usual ones plus the size the weights were trained at."""
+    sizes = set(RENDER_SIZES)
+    trained = (meta or {}).get("size")
+    if isinstance(trained, int) and 32 <= trained <= 1024:
+        sizes.add(trained)
+    return sorted(sizes)
+
+
+def default_render_size(meta: dict | None = None) -> int:
+    """The size the weights were trained at (what they know best), else 256."""
+    trained = (meta or {}).get("size")
+    return trained if isinstance(trained, int) and 32 <= trained <= 1024 else DEFAULT_RENDER_SIZE
+
+
+def render_size_label(size: int, meta: dict | None = None) -> str:
+    note = ""
+    if size == (meta or {}).get("size"):
+        note = " (trained size)"
+    elif size <= 128:
+        note = " (fastest)"
+    elif size >= 512:
+        note = " (slowest)"
+    return f"{size} px{note}"
+
+
+# ---- photos -------------------------------------------------------------------------------
+
+class PhotoTooLarge(PhotoError):
+    """The photo (or the upload) is above the size cap; HTTP 413."""
+
+
+def safe_name(name: str | None, default: str = "photo") -> str:
+    """A plain file name from whatever a browser or client sent (no folders, no odd characters)."""
+    base = re.split(r"[\\/]", str(name or ""))[-1]
+    base = re.sub(r"[^A-Za-z0-9._ -]+", "_", base).strip(" .") or default
+    return base[:120]
+
+
+def read_photo(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
+               max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
+    """Uploaded bytes -> RGB PIL image; PhotoTooLarge above the caps, PhotoError when unreadable.
+    The pixel count is read from the header, before anything is decoded."""
+    if not data:
+        raise PhotoError(f"{name}: the file is empty")
+    if len(data) > max_bytes:
+        raise PhotoTooLarge(f"{name}: {len(data) / 2**20:.0f} MB is above the {max_bytes / 2**20:.0f} MB upload limit")
+    try:
+        with Image.open(io.BytesIO(data)) as probe:
+            w, h = probe.size
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        w = h = 0  # open_photo below says why
+    if w * h > max_pixels:
+        raise PhotoTooLarge(
+            f"{name}: {w}x{h} is {w * h / 1e6:.1f} megapixels, above the {max_pixels / 1e6:.0f} MP limit")
+    return open_photo(data, max_pixels=max_pixels, name=name)
+
+
+def png_bytes(image: Image.Image, compress_level: int = 3) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG", compress_level=compress_level)
+    return buf.getvalue()
+
+
+def result_filename(name: str) -> str:
+    """'old photo.jpg' -> 'old photo_color.png'."""
+    return f"{Path(safe_name(name)).stem}_color.png"
+
+
+def preview(image: Image.Image, max_side: int = PREVIEW_SIDE) -> Image.Image:
+    """A copy no longer than max_side on its long side, same aspect ratio (for showing only)."""
+    if max(image.size) <= max_side:
+        return image
+    small = image.copy()
+    small.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    return small
+
+
+@dataclass(eq=False)
+class PhotoResult:
+    """One colorized photo: what the model was given, what it made, and how long it took."""
+
+    name: str
+    gray: Image.Image  # the input as the colorizer saw it (color photos turned gray)
+    output: Image.Image
+    seconds: float
+    was_color: bool
+    render_size: int
+    _png: bytes | None = field(default=None, repr=False)
+
+    @property
+    def width(self) -> int:
+        return self.output.width
+
+    @property
+    def height(self) -> int:
+        return self.output.height
+
+    @property
+    def png(self) -> bytes:
+        if self._png is None:
+            self._png = png_bytes(self.output)
+        return self._png
+
+    @property
+    def filename(self) -> str:
+        return result_filename(self.name)
+
+    def summary(self) -> str:
+        """'1024×768 px · 0.42 s · render size 256'."""
+        return f"{self.width}×{self.height} px · {self.seconds:.2f} s · render size {self.render_size}"
+
+
+def colorize_photo(model, data: bytes, name: str, render_size: int | None = None, saturation: float = 1.0,
+                   max_pixels: int = MAX_PIXELS) -> PhotoResult:
+    """Uploaded bytes -> PhotoResult (timed: colorization only). Raises PhotoError / PhotoTooLarge."""
+    from .infer import gray_baseline
+
+    image = read_photo(data, name, max_pixels=max_pixels)
+    was_color = not is_grayscale(image)
+    gray = gray_baseline(image) if was_color else image
+    t0 = time.perf_counter()
+    out = model.colorize(gray, render_size=render_size, saturation=saturation)
+    seconds = time.perf_counter() - t0
+    return PhotoResult(name=name, gray=gray, output=out, seconds=seconds, was_color=was_color,
+                       render_size=int(render_size or model.render_size))
+
+
+def unique_names(names: Iterable[str]) -> list[str]:
+    """Make file names distinct for a zip: 'a.png', 'a.png' -> 'a.png', 'a (2).png'."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        key = n.lower()
+        if key in seen:
+            seen[key] += 1
+            stem, suffix = Path(n).stem, Path(n).suffix
+            n = f"{stem} ({seen[key]}){suffix}"
+            while n.lower() in seen:
+                seen[key] += 1
+                n = f"{stem} ({seen[key]}){suffix}"
+            seen[n.lower()] = 1
+        else:
+            seen[key] = 1
+        out.append(n)
+    return out
+
+
+def build_zip(files: Iterable[tuple[str, bytes]]) -> bytes:
+    """(file name, data) pairs -> zip bytes; names made unique, PNGs stored (already compressed)."""
+    files = list(files)
+    names = unique_names(n for n, _ in files)
+    stamp = datetime.now(timezone.utc).timetuple()[:6]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name, (_, data) in zip(names, files):
+            zf.writestr(zipfile.ZipInfo(name, date_time=stamp), data)
+    return buf.getvalue()
+
+
+def zip_results(results: Iterable[PhotoResult]) -> bytes:
+    return build_zip((r.filename, r.png) for r in results)

@@ -1,0 +1,130 @@
+"""Both training stages for a few steps on real photos at 64 px."""
+import csv
+
+import pytest
+import torch
+from PIL import Image
+
+from colorizer.callbacks import Callback
+from colorizer.checkpoint import load_checkpoint, load_weights, read_meta
+from colorizer.config import TrainConfig
+from colorizer.infer import Colorizer
+from colorizer.models import PatchDiscriminator, build_generator
+from colorizer.train import Trainer, TrainingError, train
+
+
+def _cfg(tmp_path, photo_dir, **kw):
+    base = dict(stage="pretrain", data=str(photo_dir), val_fraction=0.25, out=tmp_path / "weights" / "g.pt",
+                run_dir=tmp_path / "runs" / "pre", size=64, epochs=1, batch_size=4, lr=1e-3, workers=0,
+                backbone_weights="none", samples=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_generator_and_discriminator_shapes():
+    g = build_generator("resnet18", "none", 64)
+    x = torch.randn(2, 1, 64, 64)
+    y = g(x)
+    assert type(y) is torch.Tensor and y.shape == (2, 2, 64, 64)
+    d = PatchDiscriminator()
+    assert d(torch.randn(1, 1, 256, 256), torch.randn(1, 2, 256, 256)).shape == (1, 1, 30, 30)
+
+
+def test_pretrain_l1_falls_on_a_fixed_batch(tmp_path, photo_dir):
+    t = Trainer(_cfg(tmp_path, photo_dir), progress=False, log=lambda s: None)
+    batch = next(iter(t.train_dl))
+    L, ab = t._lab(batch)
+    losses = [t.pretrain_step(L, ab)["train_l1"] for _ in range(25)]
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_pretrain_run_writes_everything(tmp_path, photo_dir):
+    cfg = _cfg(tmp_path, photo_dir, epochs=2)
+    history = train(cfg, progress=False, log=lambda s: None)
+    assert [r["epoch"] for r in history] == [1, 2]
+    run = cfg.run_dir
+    rows = list(csv.DictReader((run / "log.csv").open()))
+    assert len(rows) == 2 and float(rows[-1]["val_l1"]) > 0
+    assert Image.open(run / "samples" / "epoch_002.png").size[0] > 64 * 3
+    assert (run / "loss_curve.png").stat().st_size > 1000
+    state, meta = load_weights(cfg.out)
+    assert meta["stage"] == "pretrain" and meta["epoch"] == 2 and meta["size"] == 64
+    assert meta["images_seen"] == 2 * 8  # 9 training photos, batches of 4, drop_last
+    g = build_generator(meta["backbone"], "none", 64)
+    g.load_state_dict(state)  # loads back into a fresh generator
+
+
+def test_gan_run_writes_and_reloads(tmp_path, photo_dir):
+    pre = _cfg(tmp_path, photo_dir, max_steps=2)
+    train(pre, progress=False, log=lambda s: None)
+    gan = _cfg(tmp_path, photo_dir, stage="gan", init=pre.out, out=tmp_path / "weights" / "gan.pt",
+               run_dir=tmp_path / "runs" / "gan", lr=2e-4, betas=(0.5, 0.999), max_steps=2)
+    history = train(gan, progress=False, log=lambda s: None)
+    assert {"train_d", "train_g_gan", "train_l1", "val_l1"} <= set(history[-1])
+    meta = read_meta(gan.out)
+    assert meta["stage"] == "gan" and meta["init"]["stage"] == "pretrain"
+    assert meta["images_seen"] == read_meta(pre.out)["images_seen"] + 2 * 4
+    ck = load_checkpoint(gan.run_dir / "last.pt")
+    assert "discriminator" in ck and "opt_d" in ck
+    # and the weights colorize a photo at its own size
+    model = Colorizer.load(gan.out, render_size=64)
+    out = model.colorize(Image.open(photo_dir / "a" / sorted(p.name for p in (photo_dir / "a").iterdir())[0]))
+    assert out.mode == "RGB"
+
+
+def test_gan_without_stage1_names_file_and_command(tmp_path, photo_dir):
+    gan = _cfg(tmp_path, photo_dir, stage="gan", init=tmp_path / "weights" / "missing.pt")
+    with pytest.raises(TrainingError, match=r"(?s)missing\.pt does not exist.*python pretrain\.py"):
+        Trainer(gan, progress=False, log=lambda s: None)
+
+
+class _StopAt(Callback):
+    def __init__(self, epoch, step):
+        self.epoch, self.step, self.count = epoch, step, 0
+
+    def on_epoch_begin(self, trainer, epoch, steps):
+        self.current, self.count = epoch, 0
+
+    def on_step_end(self, trainer, losses):
+        self.count += 1
+        if self.current == self.epoch and self.count == self.step:
+            raise KeyboardInterrupt
+
+
+def test_resume_after_a_stop_continues_with_optimizer_state(tmp_path, photo_dir):
+    cfg = _cfg(tmp_path, photo_dir, epochs=3)
+    t = Trainer(cfg, progress=False, log=lambda s: None)
+    t.callbacks.append(_StopAt(epoch=2, step=1))
+    with pytest.raises(KeyboardInterrupt):
+        t.fit()
+    ck = load_checkpoint(cfg.run_dir / "last.pt")
+    assert ck["epoch"] == 1 and ck["opt_g"]["state"]  # Adam moments were saved
+    cfg.resume = True
+    t2 = Trainer(cfg, progress=False, log=lambda s: None)
+    assert t2.start_epoch == 2
+    saved = ck["opt_g"]["state"][0]["exp_avg"]
+    assert torch.equal(t2.opt_g.state_dict()["state"][0]["exp_avg"], saved)
+    history = t2.fit()
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    assert len(list(csv.DictReader((cfg.run_dir / "log.csv").open()))) == 3
+
+
+def test_resume_without_checkpoint_is_clear(tmp_path, photo_dir):
+    with pytest.raises(TrainingError, match="no checkpoint"):
+        Trainer(_cfg(tmp_path, photo_dir, resume=True), progress=False, log=lambda s: None)
+
+
+def test_existing_weights_are_kept_not_overwritten(tmp_path, photo_dir):
+    cfg = _cfg(tmp_path, photo_dir, max_steps=1)
+    cfg.out.parent.mkdir(parents=True)
+    cfg.out.write_bytes(b"precious")
+    train(cfg, progress=False, log=lambda s: None)
+    kept = [p for p in cfg.out.parent.iterdir() if p.name != cfg.out.name]
+    assert len(kept) == 1 and kept[0].read_bytes() == b"precious"
+    assert read_meta(cfg.out)["stage"] == "pretrain"
+
+
+def test_cosine_schedule_decays(tmp_path, photo_dir):
+    cfg = _cfg(tmp_path, photo_dir, epochs=2, lr_schedule="cosine")
+    history = train(cfg, progress=False, log=lambda s: None)
+    assert history[-1]["lr"] < 0.5 * cfg.lr
