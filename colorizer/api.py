@@ -1,6 +1,6 @@
 """HTTP API: `uvicorn colorizer.api:app --host 0.0.0.0 --port 8000`.
 
-    GET  /health                    -> {"status": "ok" | "no_weights", "ready": bool, ...}
+    GET  /health                    -> {"status": "ok" | "no_weights" | "weights_error", "ready": bool, ...}
     POST /colorize                  multipart: image (file), user_id (text; userID also accepted),
                                     optional render_size (int), saturation (float) -> image/png
     GET  /results/{user_id}         -> [{"id", "filename", "width", "height", "seconds"}, ...]
@@ -89,6 +89,7 @@ class ModelHolder:
         self._weights_dir = Path(weights_dir) if weights_dir else None
         self.device = device
         self.model: Colorizer | None = None
+        self.error: str | None = None  # why the last load failed
         self._path: Path | None = None
         self._load_lock = threading.Lock()
         self.run_lock = threading.Lock()  # one photo at a time: memory stays bounded
@@ -112,7 +113,12 @@ class ModelHolder:
     def get(self) -> Colorizer:
         with self._load_lock:
             if self.model is None:
-                self.model = Colorizer.load(self.path(), device=self.device)
+                try:
+                    self.model = Colorizer.load(self.path(), device=self.device)
+                except WeightsError as err:
+                    self.error = str(err)
+                    raise
+                self.error = None
         return self.model
 
 
@@ -135,6 +141,8 @@ def create_app(weights: str | Path | None = None, weights_dir: str | Path | None
             path = holder.path()
         except WeightsError as err:
             return {"status": "no_weights", "ready": False, "message": str(err)}
+        if holder.model is None and holder.error:
+            return {"status": "weights_error", "ready": False, "weights": str(path), "message": holder.error}
         out = {"status": "ok", "ready": True, "weights": str(path), "model_loaded": holder.model is not None}
         if holder.model is not None:
             out.update(stage=holder.model.meta.get("stage"), device=str(holder.model.device))

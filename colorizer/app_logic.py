@@ -120,13 +120,14 @@ def default_render_size(meta: dict | None = None) -> int:
 
 
 def render_size_label(size: int, meta: dict | None = None) -> str:
+    options = render_size_options(meta)
     note = ""
     if size == (meta or {}).get("size"):
         note = " (trained size)"
-    elif size <= 128:
+    elif size == options[0]:
         note = " (fastest)"
-    elif size >= 512:
-        note = " (slowest)"
+    elif size == options[-1]:
+        note = " (slowest, most detail)"
     return f"{size} px{note}"
 
 

@@ -30,6 +30,7 @@ def atomic_save(obj, path: str | Path) -> Path:
     os.close(fd)
     try:
         torch.save(obj, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are ordinary files
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

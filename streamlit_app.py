@@ -1,0 +1,103 @@
+"""The web page: `streamlit run streamlit_app.py`.
+
+Layout only; the work is done in colorizer/ (app_logic, infer, images). Weights are looked
+for in $COLORIZER_WEIGHTS_DIR (default weights/).
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from colorizer import app_logic as logic
+from colorizer.checkpoint import WeightsError
+from colorizer.images import MAX_PIXELS, PhotoError
+from colorizer.infer import Colorizer, no_weights_message
+
+st.set_page_config(page_title="Colorizer", page_icon="🎨", layout="wide")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def weights_choices(folder: str, signature: tuple) -> list[logic.WeightsInfo]:
+    return logic.list_weights(folder)
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=2)
+def load_model(path: str, signature: tuple) -> Colorizer:
+    """Once per process (per weights file and version); on the GPU when there is one."""
+    return Colorizer.load(path, device="auto")
+
+
+st.title("Colorize black-and-white photos")
+
+folder = logic.weights_dir()
+choices = weights_choices(str(folder), logic.folder_signature(folder))
+if not choices:
+    st.warning(no_weights_message(folder).replace(", or pass --weights PATH", "") + " Then reload this page.")
+    st.code("python pretrain.py      # stage 1: L1 only, writes weights/generator_pretrained.pt\n"
+            "python train_gan.py     # stage 2: GAN, starts from stage 1", language="bash")
+    st.caption(f"The page looks for *.pt files in `{folder}/` (set {logic.WEIGHTS_DIR_ENV} to look elsewhere).")
+    st.stop()
+
+by_path = {str(c.path): c for c in choices}
+with st.sidebar:
+    st.header("Settings")
+    chosen = st.selectbox("Weights", list(by_path), format_func=lambda p: by_path[p].label,
+                          help=f"Every model in `{folder}/`, best first.")
+    info = by_path[chosen]
+    render_size = st.select_slider(
+        "Render size", options=logic.render_size_options(info.meta), value=logic.default_render_size(info.meta),
+        format_func=lambda s: logic.render_size_label(s, info.meta),
+        help="The size colors are predicted at: larger is slower, sometimes richer. "
+             "The output always has the photo's own size.")
+    saturation = st.slider("Saturation boost", min_value=1.0, max_value=2.0, value=1.0, step=0.05,
+                           help="Multiply the predicted color; 1.0 leaves it as the model made it.")
+
+try:
+    model = load_model(chosen, logic.folder_signature(folder))
+except WeightsError as err:
+    st.error(f"These weights could not be loaded: {err}")
+    st.stop()
+st.sidebar.caption(f"Model on {model.device.type} ({model.precision}); photos up to {MAX_PIXELS / 1e6:.0f} MP.")
+
+uploads = st.file_uploader("Photos (jpg, png, webp, bmp, tiff)", type=list(logic.UPLOAD_TYPES),
+                           accept_multiple_files=True)
+if not uploads:
+    st.info("Upload one or more photos: each is shown beside its colorized version, ready to download.")
+    st.stop()
+
+zip_slot = st.container()
+previous = st.session_state.get("results", {})
+results: dict = {}  # only what is on the page now, so memory does not grow
+done: list[logic.PhotoResult] = []
+for up in uploads:
+    key = (up.file_id, chosen, render_size, saturation)
+    outcome = previous.get(key)
+    if outcome is None:
+        with st.spinner(f"Colorizing {up.name}…"):
+            try:
+                outcome = logic.colorize_photo(model, up.getvalue(), up.name, render_size, saturation)
+            except PhotoError as err:
+                outcome = str(err)
+    results[key] = outcome
+
+    st.subheader(up.name, divider="gray")
+    if isinstance(outcome, str):
+        st.error(f"Could not colorize {outcome}", icon="🚫")
+        continue
+    done.append(outcome)
+    left, right = st.columns(2)
+    with left:
+        st.image(logic.preview(outcome.gray), caption="Input", width="stretch")
+        if outcome.was_color:
+            st.info(f"{up.name}: {logic.GRAYED_NOTE}.")
+    with right:
+        st.image(logic.preview(outcome.output), caption="Colorized", width="stretch")
+    st.caption(outcome.summary())
+    st.download_button("Download PNG", data=outcome.png, file_name=outcome.filename, mime="image/png",
+                       key=f"png-{up.file_id}", on_click="ignore")
+st.session_state["results"] = results
+
+if len(done) > 1:
+    with zip_slot:
+        st.download_button(f"Download all {len(done)} as zip", data=logic.zip_results(done),
+                           file_name="colorized.zip", mime="application/zip", key="zip", on_click="ignore",
+                           type="primary")

@@ -1,0 +1,206 @@
+"""The Streamlit page (streamlit.testing AppTest, no browser) and the helpers it lays out."""
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from colorizer import app_logic as logic
+from colorizer.images import PhotoError
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+BW_PHOTO = ROOT / "examples" / "bw" / "1890Surfer.jpg"  # 618x409, real black-and-white
+COLOR_PHOTO = ROOT / "examples" / "color" / "n07749582_lemon.jpg"
+
+
+def tiny_weights(folder: Path, name: str = "tiny.pt", stage: str = "pretrain", images_seen: int = 10) -> Path:
+    """A random 64 px resnet18 generator: tests never depend on shipped weights."""
+    from colorizer.checkpoint import make_meta, save_weights
+    from colorizer.models import build_generator
+
+    g = build_generator("resnet18", "none", 64)
+    return save_weights(folder / name, g.state_dict(),
+                        make_meta(stage=stage, backbone="resnet18", size=64, images_seen=images_seen), half=True)
+
+
+def huge_png(w: int = 8000, h: int = 7000) -> bytes:
+    """A valid one-color gray PNG of w x h, built row by row (~50 KB, never w*h bytes in memory)."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    z = zlib.compressobj(9)
+    row = bytes(w + 1)  # filter byte 0 + w black pixels
+    idat = b"".join(z.compress(row) for _ in range(h)) + z.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+
+
+@pytest.fixture(scope="module")
+def weights_dir(tmp_path_factory) -> Path:
+    """Two models, as training leaves them: stage 1 and (more trained) stage 2."""
+    folder = tmp_path_factory.mktemp("weights")
+    tiny_weights(folder, "generator_pretrained.pt", "pretrain", 10)
+    tiny_weights(folder, "generator_gan.pt", "gan", 20)
+    return folder
+
+
+@pytest.fixture
+def media(monkeypatch) -> dict:
+    """Records what the page hands to st.image / st.download_button: {file id: bytes}."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    seen: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        if isinstance(path_or_data, bytes):
+            seen[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return seen
+
+
+def served(media: dict, url: str) -> bytes:
+    return media[url.rsplit("/", 1)[-1].split(".")[0]]
+
+
+def run_app(monkeypatch, folder: Path):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv(logic.WEIGHTS_DIR_ENV, str(folder))
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# ---- the page -----------------------------------------------------------------------------
+
+def test_no_weights_says_what_to_run(monkeypatch, tmp_path):
+    empty = tmp_path / "no_weights"
+    empty.mkdir()
+    at = run_app(monkeypatch, empty)
+    text = " ".join(w.value for w in at.warning)
+    assert "No colorizer weights found" in text and "python pretrain.py" in text and "python train_gan.py" in text
+    assert any("python pretrain.py" in c.value for c in at.code)
+    assert len(at.file_uploader) == 0 and not at.error
+
+
+def test_weights_choice_labels_and_defaults(monkeypatch, weights_dir):
+    at = run_app(monkeypatch, weights_dir)
+    box = at.selectbox[0]
+    labels = box.options
+    assert len(labels) == 2
+    assert labels[0].startswith("stage 2 · GAN") and "generator_gan.pt" in labels[0]  # best first
+    assert labels[1].startswith("stage 1 · L1 only") and "resnet18, 64 px" in labels[1]
+    assert at.select_slider[0].value == 64  # the size the weights were trained at
+    assert at.slider[0].value == 1.0
+    assert at.file_uploader[0].accept_multiple_files
+    assert set(at.file_uploader[0].allowed_type) >= {".jpg", ".png", ".webp", ".bmp", ".tiff"}
+    box.set_value(str(weights_dir / "generator_pretrained.pt")).run()
+    assert not at.exception
+    assert at.selectbox[0].value == str(weights_dir / "generator_pretrained.pt")
+
+
+def test_upload_real_corrupt_huge_and_color(monkeypatch, weights_dir, media):
+    at = run_app(monkeypatch, weights_dir)
+    at.slider[0].set_value(1.5)
+    at.file_uploader[0].set_value([
+        ("surfer.jpg", BW_PHOTO.read_bytes(), "image/jpeg"),
+        ("broken.jpg", b"this is not a jpeg", "image/jpeg"),
+        ("huge.png", huge_png(), "image/png"),
+        ("lemon.jpg", COLOR_PHOTO.read_bytes(), "image/jpeg"),
+    ])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    errors = [e.value for e in at.error]
+    assert len(errors) == 2, errors
+    assert any("broken.jpg" in e and "not a readable photo" in e for e in errors)
+    assert any("huge.png" in e and "8000x7000" in e and "50 MP limit" in e for e in errors)
+
+    # each good photo: input beside output, its size and time
+    assert [s.value for s in at.subheader] == ["surfer.jpg", "broken.jpg", "huge.png", "lemon.jpg"]
+    assert len(at.image) == 4
+    assert [i.captions[0] for i in at.image] == ["Input", "Colorized"] * 2
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("618×409 px · ") and " s · render size 64" in c for c in captions), captions
+    with Image.open(COLOR_PHOTO) as im:
+        lemon_size = f"{im.width}×{im.height} px"
+    assert any(c.startswith(lemon_size) for c in captions)
+    notes = [i.value for i in at.info]
+    assert notes == ["lemon.jpg: already in color: turned gray first."]
+    shown = Image.open(io.BytesIO(served(media, at.image[0].value[0])))
+    assert shown.size == (618, 409)
+
+    # downloads: one PNG per good photo at full size, and a zip of all of them
+    buttons = {b.label: b for b in at.download_button}
+    assert set(buttons) == {"Download PNG", "Download all 2 as zip"}
+    pngs = [b for b in at.download_button if b.label == "Download PNG"]
+    assert len(pngs) == 2
+    out = Image.open(io.BytesIO(served(media, pngs[0].proto.url)))
+    assert out.format == "PNG" and out.mode == "RGB" and out.size == (618, 409)
+    with zipfile.ZipFile(io.BytesIO(served(media, buttons["Download all 2 as zip"].proto.url))) as zf:
+        assert sorted(zf.namelist()) == ["lemon_color.png", "surfer_color.png"]
+        assert Image.open(io.BytesIO(zf.read("surfer_color.png"))).size == (618, 409)
+
+    # a rerun (e.g. a click) reuses the results instead of colorizing again
+    before = dict(at.session_state["results"])
+    at.run()
+    after = at.session_state["results"]
+    assert all(after[k] is before[k] for k in before)
+
+
+# ---- the helpers --------------------------------------------------------------------------
+
+def test_describe_weights():
+    meta = {"stage": "gan", "backbone": "resnet34", "size": 256, "images_seen": 123_456, "epoch": 20,
+            "date": "2025-01-31 10:00 UTC"}
+    assert logic.describe_weights("w/g.pt", meta) == \
+        "stage 2 · GAN — resnet34, 256 px, 123k photos seen, epoch 20, 2025-01-31 (g.pt)"
+    assert logic.describe_weights("x.pt", {}) == "other (x.pt)"
+    assert logic.describe_weights("x.pt", {"stage": "finetune"}).startswith("other (finetune)")
+
+
+def test_render_sizes():
+    assert logic.render_size_options({"size": 64})[0] == 64
+    assert logic.default_render_size({"size": 64}) == 64
+    assert logic.default_render_size({}) == 256 and 256 in logic.render_size_options(None)
+    assert logic.render_size_label(256, {"size": 256}) == "256 px (trained size)"
+    assert logic.render_size_label(128, {"size": 64}) == "128 px"
+    assert logic.render_size_label(128, {"size": 256}) == "128 px (fastest)"
+    assert logic.render_size_label(512, None) == "512 px (slowest, most detail)"
+
+
+def test_read_photo_caps_and_errors():
+    with pytest.raises(logic.PhotoTooLarge, match="8000x7000 is 56.0 megapixels"):
+        logic.read_photo(huge_png(), "huge.png")
+    with pytest.raises(PhotoError, match="empty"):
+        logic.read_photo(b"", "nothing.jpg")
+    with pytest.raises(PhotoError, match="upload limit"):
+        logic.read_photo(b"x" * 100, "big.bin", max_bytes=10)
+    with pytest.raises(PhotoError, match="broken.jpg") as err:
+        logic.read_photo(b"garbage", "broken.jpg")
+    assert not isinstance(err.value, logic.PhotoTooLarge)
+    truncated = BW_PHOTO.read_bytes()[:3000]
+    with pytest.raises(PhotoError, match="cut.jpg"):
+        logic.read_photo(truncated, "cut.jpg")
+    assert logic.read_photo(BW_PHOTO.read_bytes(), "ok.jpg").size == (618, 409)
+
+
+def test_names_and_zip():
+    assert logic.safe_name("../../etc/pa ss?wd.jpg") == "pa ss_wd.jpg"
+    assert logic.safe_name("") == "photo"
+    assert logic.result_filename("C:\\scans\\old.tif") == "old_color.png"
+    assert logic.unique_names(["a.png", "A.png", "a.png", "b.png"]) == ["a.png", "A (2).png", "a (3).png", "b.png"]
+    data = logic.build_zip([("a.png", b"1"), ("a.png", b"2")])
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        assert zf.namelist() == ["a.png", "a (2).png"] and zf.read("a (2).png") == b"2"
