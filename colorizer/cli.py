@@ -216,8 +216,9 @@ def main(argv=None) -> int:
     c.add_argument("-o", "--output", help="output file (one photo) or folder (default: colorized/)")
     c.add_argument("--weights", help="weights file (default: the best one in --weights-dir)")
     c.add_argument("--weights-dir", default="weights", help="where to look for weights (default %(default)s)")
-    c.add_argument("--render-size", type=_positive_int, default=256,
-                   help="size the colors are predicted at; higher is slower, sometimes richer (default %(default)s)")
+    c.add_argument("--render-size", type=_positive_int, default=None,
+                   help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
+                        "(default: the size the weights were trained at)")
     c.add_argument("--saturation", type=float, default=1.0, help="multiply the predicted color (default %(default)s)")
     c.add_argument("--device", default="auto")
     c.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
@@ -231,7 +232,8 @@ def main(argv=None) -> int:
     e.add_argument("--weights", help="weights file (default: the best one in --weights-dir)")
     e.add_argument("--weights-dir", default="weights")
     e.add_argument("--out", default="eval", help="folder for per_image.csv, summary and grid (default %(default)s)")
-    e.add_argument("--render-size", type=_positive_int, default=256)
+    e.add_argument("--render-size", type=_positive_int, default=None,
+                   help="default: the size the weights were trained at")
     e.add_argument("--limit", type=_positive_int, default=None, help="only the first N photos")
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")

@@ -157,7 +157,7 @@ def _print_table(summary: dict) -> None:
 
 # ---- the command --------------------------------------------------------------------------
 
-def run_evaluation(data, weights=None, out_dir="eval", render_size: int = 256, device: str = "auto",
+def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None = None, device: str = "auto",
                    precision: str = "auto", limit: int | None = None, weights_dir="weights",
                    fid: bool = True) -> dict:
     """Score weights on every color photo under data; write per_image.csv, summary.json, grid.png.
@@ -222,7 +222,7 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int = 256, d
     summary = {
         "data": str(data), "images": len(rows), "skipped": skipped,
         "weights": model.meta["path"], "stage": model.meta.get("stage"), "backbone": model.meta.get("backbone"),
-        "images_seen": model.meta.get("images_seen"), "render_size": render_size,
+        "images_seen": model.meta.get("images_seen"), "render_size": model.render_size,
         "device": str(model.device), "precision": model.precision,
         "model": {"psnr": _mean(rows, "psnr"), "ssim": _mean(rows, "ssim"),
                   "colorfulness": _mean(rows, "colorfulness_pred"), "fid": fid_pred},

@@ -54,7 +54,8 @@ class Colorizer:
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
-             render_size: int = 256, weights_dir: str | Path = "weights") -> "Colorizer":
+             render_size: int | None = None, weights_dir: str | Path = "weights") -> "Colorizer":
+        """render_size None: the size the weights were trained at (they do best there)."""
         path = Path(weights) if weights else default_weights(weights_dir)
         state, meta = load_weights(path)
         generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256))
@@ -65,6 +66,7 @@ class Colorizer:
         dev = pick_device(device)
         generator = prepare(generator, dev).eval()
         meta = dict(meta, path=str(path))
+        render_size = render_size or int(meta.get("size", 256))
         return cls(generator, meta, dev, resolve_precision(precision, dev), render_size)
 
     @torch.inference_mode()

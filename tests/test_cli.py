@@ -1,0 +1,70 @@
+"""The command lines as a user types them: help, colorize files and folders, clear errors."""
+import subprocess
+import sys
+
+import pytest
+from PIL import Image
+
+from colorizer.checkpoint import make_meta, save_weights
+from colorizer.cli import main
+from colorizer.models import build_generator
+from conftest import ROOT, copy_examples
+
+
+@pytest.fixture
+def tiny_weights(tmp_path):
+    g = build_generator("resnet18", "none", 64)
+    return save_weights(tmp_path / "weights" / "tiny.pt", g.state_dict(),
+                        make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10))
+
+
+@pytest.mark.parametrize("script", ["pretrain.py", "train_gan.py"])
+def test_scripts_have_helpful_help(script):
+    out = subprocess.run([sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True,
+                         cwd=ROOT, timeout=120)
+    assert out.returncode == 0
+    for flag in ("--data", "--size", "--epochs", "--resume", "--out", "--time-limit"):
+        assert flag in out.stdout
+    assert "Example" in out.stdout
+
+
+def test_colorize_a_file_keeps_its_size(tmp_path, tiny_weights):
+    src = copy_examples(tmp_path / "in", 1)[0]
+    out = tmp_path / "result.png"
+    assert main(["colorize", str(src), "-o", str(out), "--weights", str(tiny_weights)]) == 0
+    with Image.open(src) as a, Image.open(out) as b:
+        assert b.size == a.size and b.mode == "RGB"
+
+
+def test_colorize_a_folder_skips_bad_files(tmp_path, tiny_weights, capsys):
+    srcs = copy_examples(tmp_path / "in" / "nested", 2)
+    (tmp_path / "in" / "broken.png").write_bytes(b"nope")
+    assert main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "out"),
+                 "--weights-dir", str(tiny_weights.parent), "--render-size", "64"]) == 0
+    err = capsys.readouterr().err
+    assert "broken.png" in err
+    for s in srcs:
+        with Image.open(s) as a, Image.open(tmp_path / "out" / "nested" / (s.stem + ".png")) as b:
+            assert a.size == b.size
+
+
+def test_colorize_without_weights_says_what_to_run(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main(["colorize", "x.jpg", "--weights-dir", str(tmp_path / "empty")]) == 2
+    assert "python pretrain.py" in capsys.readouterr().err
+
+
+def test_damaged_weights_file_is_named(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"PK\x03\x04 truncated")
+    assert main(["colorize", "x.jpg", "--weights", str(bad)]) == 2
+    assert "bad.pt" in capsys.readouterr().err
+
+
+def test_training_cli_reports_bad_data_folder(tmp_path, capsys):
+    from colorizer.cli import gan_main, pretrain_main
+
+    assert pretrain_main(["--data", str(tmp_path / "nowhere"), "--quiet"]) == 2
+    assert "no such folder" in capsys.readouterr().err
+    assert gan_main(["--data", str(tmp_path), "--init", str(tmp_path / "stage1.pt"), "--quiet"]) == 2
+    assert "stage1.pt does not exist" in capsys.readouterr().err

@@ -1,0 +1,25 @@
+"""The weights shipped in weights/ colorize a real black-and-white photo out of the box."""
+import numpy as np
+import pytest
+
+from colorizer.checkpoint import find_weights, read_meta
+from colorizer.evaluate import colorfulness
+from colorizer.images import open_photo
+from colorizer.infer import Colorizer
+from conftest import EXAMPLES_BW, ROOT
+
+WEIGHTS = ROOT / "weights"
+
+
+@pytest.mark.skipif(not list(WEIGHTS.glob("*.pt")), reason="no shipped weights in this checkout")
+def test_shipped_weights_are_default_and_colorize():
+    best = find_weights(WEIGHTS)[0]
+    meta = read_meta(best)
+    assert best.name == "colorizer_gan.pt" and meta["stage"] == "gan" and meta["dtype"] == "float16"
+    for key in ("backbone", "size", "data", "epoch", "date", "images_seen"):
+        assert key in meta
+    model = Colorizer.load(weights_dir=WEIGHTS)
+    photo = open_photo(sorted(EXAMPLES_BW.glob("*.jpg"))[0])
+    out = model.colorize(photo)
+    assert out.size == photo.size
+    assert colorfulness(np.asarray(photo)) < 1 < 10 < colorfulness(np.asarray(out))
