@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from .checkpoint import WeightsError, find_weights, read_meta
-from .images import MAX_PIXELS, PHOTO_EXTENSIONS, PhotoError, is_grayscale, open_photo
+from .images import MAX_PIXELS, PHOTO_EXTENSIONS, PhotoError, PhotoTooLarge, is_grayscale, open_photo
 
 WEIGHTS_DIR_ENV = "COLORIZER_WEIGHTS_DIR"  # folder searched for *.pt (default: weights)
 WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is (API)
@@ -133,10 +133,6 @@ def render_size_label(size: int, meta: dict | None = None) -> str:
 
 # ---- photos -------------------------------------------------------------------------------
 
-class PhotoTooLarge(PhotoError):
-    """The photo (or the upload) is above the size cap; HTTP 413."""
-
-
 def safe_name(name: str | None, default: str = "photo") -> str:
     """A plain file name from whatever a browser or client sent (no folders, no odd characters)."""
     base = re.split(r"[\\/]", str(name or ""))[-1]
@@ -146,20 +142,12 @@ def safe_name(name: str | None, default: str = "photo") -> str:
 
 def read_photo(data: bytes, name: str, max_pixels: int = MAX_PIXELS,
                max_bytes: int = MAX_UPLOAD_BYTES) -> Image.Image:
-    """Uploaded bytes -> RGB PIL image; PhotoTooLarge above the caps, PhotoError when unreadable.
-    The pixel count is read from the header, before anything is decoded."""
+    """Uploaded bytes -> RGB PIL image; PhotoTooLarge above the caps (open_photo reads the pixel
+    count from the header, before decoding), PhotoError when unreadable."""
     if not data:
         raise PhotoError(f"{name}: the file is empty")
     if len(data) > max_bytes:
         raise PhotoTooLarge(f"{name}: {len(data) / 2**20:.0f} MB is above the {max_bytes / 2**20:.0f} MB upload limit")
-    try:
-        with Image.open(io.BytesIO(data)) as probe:
-            w, h = probe.size
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
-        w = h = 0  # open_photo below says why
-    if w * h > max_pixels:
-        raise PhotoTooLarge(
-            f"{name}: {w}x{h} is {w * h / 1e6:.1f} megapixels, above the {max_pixels / 1e6:.0f} MP limit")
     return open_photo(data, max_pixels=max_pixels, name=name)
 
 

@@ -18,6 +18,10 @@ class PhotoError(ValueError):
     """A photo could not be used; the message names the file and the reason."""
 
 
+class PhotoTooLarge(PhotoError):
+    """The photo is above the size cap (the HTTP API answers 413)."""
+
+
 def list_photos(folder: str | Path) -> list[Path]:
     """All files under folder (recursive) with a photo extension, sorted for reproducibility."""
     folder = Path(folder)
@@ -47,7 +51,7 @@ def open_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
         raise PhotoError(f"{label}: not a readable photo ({err.__class__.__name__})") from None
     w, h = img.size
     if w * h > max_pixels:
-        raise PhotoError(
+        raise PhotoTooLarge(
             f"{label}: {w}x{h} is {w * h / 1e6:.1f} megapixels, above the {max_pixels / 1e6:.0f} MP limit"
         )
     try:
