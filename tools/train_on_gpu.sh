@@ -4,6 +4,11 @@
 #   python tools/make_pack.py ../shared/data/train .pack/train --short 128 --quality 65
 #   OUT=out bash tools/train_on_gpu.sh        # on the GPU machine, with .pack and .whl beside the code
 #
+# The device tool sends the whole working tree (64 MiB at most) and the shipped weights alone are
+# 124 MB: move weights/*.pt out of the checkout for the duration of a device call, and carry the
+# pack as one .tar.gz (13k small files waste space; gzip also shrinks the JPEG headers):
+#   tar czf .packtar/train.tar.gz -C .pack train
+#
 # Knobs (environment): PACK, SIZE, BATCH, PRE_MIN, GAN_MIN, PRE_LR, WHEELS (folder of wheels to
 # install first, for a machine that has torch but not fastai/kornia), OUT (where results are copied).
 set -euo pipefail
