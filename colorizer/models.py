@@ -52,12 +52,8 @@ class Generator(nn.Module):
 
 def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", size: int = 256) -> Generator:
     """fastai DynamicUnet on create_body(resnet, n_in=1, cut=-2): 1 channel (L) in, 2 (ab) out."""
-    import warnings
-
-    with warnings.catch_warnings():  # fastai's import-time torch.jit.script deprecation notice
-        warnings.simplefilter("ignore", FutureWarning)
-        from fastai.vision.learner import create_body
-        from fastai.vision.models.unet import DynamicUnet
+    from fastai.vision.learner import create_body
+    from fastai.vision.models.unet import DynamicUnet
 
     resnet = _resnet(backbone, backbone_weights)
     pretrained = backbone_weights not in ("none", "", None)
