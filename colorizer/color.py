@@ -26,11 +26,6 @@ def lab_norm_to_rgb(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     return lab_to_rgb(lab, clip=True)
 
 
-def uint8_to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images (B, 3, H, W) in [0, 255] -> float in [0, 1]."""
-    return images.float().div_(255.0)
-
-
 def gray_rgb(L: torch.Tensor) -> torch.Tensor:
     """Normalised L -> a gray RGB image in [0, 1] (ab = 0), for showing the model's input."""
     return lab_norm_to_rgb(L, torch.zeros_like(L).repeat(1, 2, 1, 1))

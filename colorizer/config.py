@@ -1,7 +1,7 @@
 """The one configuration object: command-line flags fill it, functions read it."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 
@@ -26,7 +26,7 @@ class TrainConfig:
     l1_weight: float = 100.0
     gan_mode: str = "bce"                # bce | lsgan
     device: str = "auto"
-    precision: str = "auto"              # auto | bf16 | fp16 | fp32
+    precision: str = "auto"              # auto | bf16 | fp32
     workers: int = -1                    # -1: pick from the machine
     seed: int = 42
     resume: bool = False
@@ -37,9 +37,8 @@ class TrainConfig:
     save_every: int = 1                  # write checkpoint and weights every N epochs (and at the end)
     half: bool = False                   # save final weights as fp16
     data_note: str = ""                  # free text recorded in the metadata
-    extra: dict = field(default_factory=dict)
 
     def as_meta(self) -> dict:
         d = asdict(self)
         return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)
-                for k, v in d.items() if k != "extra"}
+                for k, v in d.items()}

@@ -32,8 +32,6 @@ def autocast(device: torch.device, precision: str):
     """Mixed-precision context for forward passes (losses are computed in fp32 outside it)."""
     if precision == "bf16":
         return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-    if precision == "fp16":
-        return torch.autocast(device_type=device.type, dtype=torch.float16)
     return contextlib.nullcontext()
 
 

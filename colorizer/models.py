@@ -93,7 +93,3 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
         return self.model(torch.cat([L, ab], dim=1))
-
-
-def count_parameters(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())
