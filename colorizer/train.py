@@ -121,15 +121,18 @@ class Trainer:
             self.log(f"Resumed from {last} after epoch {state['epoch']}")
         else:
             self._protect_previous(Path(cfg.out))
-            for old in (Path(cfg.run_dir) / "log.csv", last):
-                if old.exists():
-                    old.unlink()
+            self._protect_previous(Path(cfg.run_dir))
         self.fixed_val = next(iter(self.val_dl), None)
 
     def _protect_previous(self, out: Path) -> None:
-        """Nothing already trained is lost: an existing weights file is moved aside, not overwritten."""
-        if out.exists():
-            kept = out.with_name(f"{out.stem}.{datetime.now():%Y%m%d-%H%M%S}{out.suffix}")
+        """Nothing already trained is lost: an existing weights file, or the run folder of an earlier
+        run (its last.pt, log and samples), is moved aside with the date in its name, not overwritten."""
+        if out.exists() and (out.is_file() or any(out.iterdir())):
+            stamp, n = f"{datetime.now():%Y%m%d-%H%M%S}", 1
+            kept = out.with_name(f"{out.stem}.{stamp}{out.suffix}")
+            while kept.exists():
+                n += 1
+                kept = out.with_name(f"{out.stem}.{stamp}-{n}{out.suffix}")
             shutil.move(str(out), kept)
             self.log(f"{out} existed: kept it as {kept}")
 

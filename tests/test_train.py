@@ -128,3 +128,12 @@ def test_cosine_schedule_decays(tmp_path, photo_dir):
     cfg = _cfg(tmp_path, photo_dir, epochs=2, lr_schedule="cosine")
     history = train(cfg, progress=False, log=lambda s: None)
     assert history[-1]["lr"] < 0.5 * cfg.lr
+
+
+def test_a_fresh_run_keeps_the_earlier_run_folder(tmp_path, photo_dir):
+    cfg = _cfg(tmp_path, photo_dir, max_steps=1)
+    train(cfg, progress=False, log=lambda s: None)
+    train(cfg, progress=False, log=lambda s: None)
+    kept = [p for p in cfg.run_dir.parent.iterdir() if p.name.startswith("pre.")]
+    assert len(kept) == 1 and (kept[0] / "last.pt").is_file() and (kept[0] / "log.csv").is_file()
+    assert len(list(csv.DictReader((cfg.run_dir / "log.csv").open()))) == 1
