@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from .images import check_training_photo, list_photos, to_rgb
 
@@ -119,14 +119,21 @@ def _seed_worker(worker_id: int) -> None:
 
 
 def make_loaders(train_files, val_files, size: int, batch_size: int, workers: int, seed: int = 42,
-                 pin_memory: bool = False) -> tuple[DataLoader, DataLoader]:
+                 pin_memory: bool = False, rank: int = 0, world: int = 1) -> tuple[DataLoader, DataLoader]:
+    """Training loader (shuffled; with world > 1, this rank's share of each epoch) and validation loader.
+
+    batch_size is per process; call train_dl.sampler.set_epoch(epoch) each epoch when world > 1.
+    """
     if len(train_files) < 1:
         raise DataError("No training photos left after the validation split")
     g = torch.Generator().manual_seed(seed)
     common = dict(num_workers=workers, pin_memory=pin_memory, worker_init_fn=_seed_worker,
                   persistent_workers=workers > 0)
-    train_dl = DataLoader(PhotoDataset(train_files, size, train=True, scale=1.125), batch_size=batch_size, shuffle=True,
-                          drop_last=len(train_files) >= batch_size, generator=g, **common)
+    train_ds = PhotoDataset(train_files, size, train=True, scale=1.125)
+    sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=seed,
+                                 drop_last=True) if world > 1 else None
+    train_dl = DataLoader(train_ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
+                          drop_last=len(train_files) >= batch_size * world, generator=g, **common)
     val_dl = DataLoader(PhotoDataset(val_files, size, train=False), batch_size=batch_size, shuffle=False,
                         **common)
     return train_dl, val_dl

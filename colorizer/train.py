@@ -18,11 +18,12 @@ import torch
 import torch.nn.functional as F
 
 from . import checkpoint as ckpt
+from . import distributed
 from .callbacks import Checkpointer, CSVLogger, LossCurve, ProgressBar, SampleGrid
 from .color import gray_rgb, lab_norm_to_rgb, rgb_to_lab_norm
 from .config import TrainConfig
 from .data import make_loaders, resolve_data, scan_photos, split_files
-from .device import autocast, pick_device, prepare, resolve_precision, to_input
+from .device import autocast, prepare, resolve_precision, to_input
 from .models import PatchDiscriminator, build_generator
 
 
@@ -45,9 +46,13 @@ def gan_loss(logits: torch.Tensor, real: bool, mode: str) -> torch.Tensor:
 
 
 class Trainer:
+    """One training run of either stage. Under torchrun, one Trainer per process: rank 0 alone
+    validates, logs and writes files (see distributed.py)."""
+
     def __init__(self, cfg: TrainConfig, log=print, progress: bool = True):
-        self.cfg, self.log = cfg, log
-        self.device = pick_device(cfg.device)
+        self.cfg = cfg
+        self.dist, self.device = distributed.init(cfg.device)
+        self.log = log if self.dist.main else (lambda *a, **k: None)
         self.precision = resolve_precision(cfg.precision, self.device)
         self.history: list[dict] = []
         self.start_epoch = 1
@@ -57,7 +62,7 @@ class Trainer:
         self.discriminator = self.opt_d = None
         run = Path(cfg.run_dir)
         self.callbacks = [ProgressBar(progress), CSVLogger(run / "log.csv"), SampleGrid(run / "samples"),
-                          Checkpointer(cfg.save_every), LossCurve(run / "loss_curve.png")]
+                          Checkpointer(cfg.save_every), LossCurve(run / "loss_curve.png")] if self.dist.main else []
         torch.manual_seed(cfg.seed)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -89,10 +94,12 @@ class Trainer:
         self.data_path = folder
         workers = default_workers(self.device) if cfg.workers < 0 else cfg.workers
         self.train_dl, self.val_dl = make_loaders(train_files, val_files, cfg.size, cfg.batch_size, workers,
-                                                  cfg.seed, pin_memory=self.device.type == "cuda")
+                                                  cfg.seed, pin_memory=self.device.type == "cuda",
+                                                  rank=self.dist.rank, world=self.dist.world)
+        where = f"{self.dist.world} processes on {self.device.type}" if self.dist.enabled else str(self.device)
         self.log(f"{cfg.stage}: {len(train_files)} training and {len(val_files)} validation photos from "
-                 f"{folder}, {cfg.size}px, batch {cfg.batch_size}, on {self.device} ({self.precision}), "
-                 f"{workers} loader workers")
+                 f"{folder}, {cfg.size}px, batch {cfg.batch_size}{' per process' if self.dist.enabled else ''}, "
+                 f"on {where} ({self.precision}), {workers} loader workers")
 
         gen = build_generator(self.backbone, "none" if cfg.stage == "gan" else cfg.backbone_weights, cfg.size)
         if cfg.stage == "gan":
@@ -119,9 +126,13 @@ class Trainer:
             self.start_epoch = int(state["epoch"]) + 1
             self.images_seen = int(state["meta"].get("images_seen", 0)) - self.base_images_seen
             self.log(f"Resumed from {last} after epoch {state['epoch']}")
-        else:
+        elif self.dist.main:
             self._protect_previous(Path(cfg.out))
             self._protect_previous(Path(cfg.run_dir))
+        # what the steps run: DDP wrappers when distributed, the modules themselves otherwise
+        self.g_train = distributed.wrap(self.generator, self.dist, self.device)
+        self.d_train = (distributed.wrap(self.discriminator, self.dist, self.device)
+                        if self.discriminator is not None else None)
         self.fixed_val = next(iter(self.val_dl), None)
 
     def _protect_previous(self, out: Path) -> None:
@@ -144,7 +155,7 @@ class Trainer:
 
     def pretrain_step(self, L, ab) -> dict:
         with autocast(self.device, self.precision):
-            pred = self.generator(L)
+            pred = self.g_train(L)
         loss = F.l1_loss(pred.float(), ab)
         self.opt_g.zero_grad(set_to_none=True)
         loss.backward()
@@ -152,7 +163,7 @@ class Trainer:
         return {"train_l1": loss.item()}
 
     def gan_step(self, L, ab) -> dict:
-        cfg, D, G = self.cfg, self.discriminator, self.generator
+        cfg, D, G = self.cfg, self.d_train, self.g_train
         with autocast(self.device, self.precision):
             fake = G(L)
         # discriminator: real pairs -> 1, generated pairs -> 0
@@ -246,10 +257,16 @@ class Trainer:
             done = max(done, (time.time() - started) / 60 / cfg.time_limit)
         return min(1.0, done)
 
-    def _set_lr(self, started: float) -> None:
+    def _clock(self, started: float) -> tuple[bool, float]:
+        """(stop now?, share of the run done), as rank 0 sees them, so all processes agree."""
+        stop, progress = distributed.rank0_values(
+            [float(self._out_of_budget(started)), self._progress(started)], self.dist, self.device)
+        return stop > 0, progress
+
+    def _set_lr(self, progress: float) -> None:
         if self.cfg.lr_schedule != "cosine":
             return
-        factor = 0.5 * (1 + math.cos(math.pi * self._progress(started)))
+        factor = 0.5 * (1 + math.cos(math.pi * progress))
         factor = 0.02 + 0.98 * factor  # end at 2% of the starting rate, not zero
         for opt, base in ((self.opt_g, self.cfg.lr), (self.opt_d, self.cfg.lr_d)):
             if opt is not None:
@@ -274,42 +291,49 @@ class Trainer:
                 self.generator.train()
                 if self.discriminator is not None:
                     self.discriminator.train()
+                if self.dist.enabled:
+                    self.train_dl.sampler.set_epoch(epoch)
                 for cb in self.callbacks:
                     cb.on_epoch_begin(self, epoch, len(self.train_dl))
                 t0, sums, n_steps, n_images = time.time(), {}, 0, 0
+                stop, progress = self._clock(started)
                 for batch in self.train_dl:
-                    self._set_lr(started)
+                    self._set_lr(progress)
                     L, ab = self._lab(batch)
                     losses = step(L, ab)
                     if not all(math.isfinite(v) for v in losses.values()):
                         raise TrainingError(f"Loss became {losses} at epoch {epoch}; lower --lr "
                                             f"or use --precision fp32. Last good weights: {cfg.out}")
                     n_steps += 1
-                    n_images += batch.shape[0]
+                    n_images += batch.shape[0] * self.dist.world
                     self.steps += 1
-                    self.images_seen += batch.shape[0]
+                    self.images_seen += batch.shape[0] * self.dist.world
                     for k, v in losses.items():
                         sums[k] = sums.get(k, 0.0) + v
                     for cb in self.callbacks:
                         cb.on_step_end(self, losses)
-                    if self._out_of_budget(started):
+                    stop, progress = self._clock(started)
+                    if stop:
                         break
                 seconds = time.time() - t0
                 row = {"epoch": epoch, **{k: v / max(1, n_steps) for k, v in sums.items()}}
-                row.update(self.validate())
+                if self.dist.main:
+                    row.update(self.validate())
                 row.update(lr=self.opt_g.param_groups[0]["lr"], seconds=seconds,
                            images_per_s=n_images / max(seconds, 1e-9),
                            steps=self.steps, images_seen=self.base_images_seen + self.images_seen)
                 self.history.append(row)
                 for cb in self.callbacks:
                     cb.on_epoch_end(self, row)
+                distributed.barrier(self.dist)  # the others wait while rank 0 validates and saves
                 completed = epoch
-                if self._out_of_budget(started):
+                if stop:
                     self.log(f"Stopping after epoch {epoch}: step or time budget reached")
                     break
         except KeyboardInterrupt:
             # the weights so far are kept; --resume repeats the unfinished epoch
-            self.save_checkpoint(completed)
+            if self.dist.main:
+                self.save_checkpoint(completed)
             self.log(f"Interrupted in epoch {completed + 1}: weights kept in {Path(cfg.run_dir) / 'last.pt'}; "
                      f"continue with --resume")
             raise
@@ -320,4 +344,8 @@ class Trainer:
 
 
 def train(cfg: TrainConfig, log=print, progress: bool = True) -> list[dict]:
-    return Trainer(cfg, log=log, progress=progress).fit()
+    trainer = Trainer(cfg, log=log, progress=progress)
+    try:
+        return trainer.fit()
+    finally:
+        distributed.close(trainer.dist)
