@@ -17,7 +17,7 @@ from typing import Iterable
 
 from PIL import Image
 
-from .checkpoint import WeightsError, find_weights, read_meta
+from .checkpoint import ranked_weights
 from .images import MAX_PIXELS, PHOTO_EXTENSIONS, PhotoError, PhotoTooLarge, is_grayscale, open_photo
 
 WEIGHTS_DIR_ENV = "COLORIZER_WEIGHTS_DIR"  # folder searched for *.pt (default: weights)
@@ -92,16 +92,9 @@ class WeightsInfo:
 
 
 def list_weights(folder: str | Path) -> list[WeightsInfo]:
-    """Usable weights in folder, best first (checkpoint.find_weights' order), each with its label.
+    """Usable weights in folder, best first (checkpoint.ranked_weights), each with its label.
     Files that are not colorizer weights are left out."""
-    out = []
-    for p in find_weights(folder):
-        try:
-            meta = read_meta(p)
-        except WeightsError:
-            continue
-        out.append(WeightsInfo(p, meta, describe_weights(p, meta)))
-    return out
+    return [WeightsInfo(p, meta, describe_weights(p, meta)) for p, meta in ranked_weights(folder)]
 
 
 def render_size_options(meta: dict | None = None) -> list[int]:

@@ -96,8 +96,9 @@ def read_meta(path: str | Path) -> dict:
     return load_weights(path)[1]
 
 
-def find_weights(folder: str | Path = "weights") -> list[Path]:
-    """Weights in folder, best first: the most trained (photos seen over both stages) first.
+def ranked_weights(folder: str | Path = "weights") -> list[tuple[Path, dict]]:
+    """(path, metadata) of the weights in folder, best first: the most trained (photos seen over
+    both stages) first. Files that are not colorizer weights are left out.
 
     A GAN stage counts the photos its stage-1 start saw, so it ranks above its own start,
     while a quick demo run on a few photos never outranks a long training run.
@@ -108,6 +109,11 @@ def find_weights(folder: str | Path = "weights") -> list[Path]:
             meta = read_meta(p)
         except WeightsError:
             continue
-        ranked.append((meta.get("images_seen", 0), meta.get("stage") == "gan", p))
+        ranked.append((meta.get("images_seen", 0), meta.get("stage") == "gan", p, meta))
     ranked.sort(key=lambda t: t[:2], reverse=True)
-    return [t[2] for t in ranked]
+    return [(t[2], t[3]) for t in ranked]
+
+
+def find_weights(folder: str | Path = "weights") -> list[Path]:
+    """Weights files in folder, best first (see ranked_weights)."""
+    return [p for p, _ in ranked_weights(folder)]
