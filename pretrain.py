@@ -1,7 +1,7 @@
 """Stage 1: train the generator with L1 loss. `python pretrain.py --help` for options."""
 import sys
 
-from colorizer.cli import pretrain_main
+from colorizer.training.parsers import pretrain_main
 
 if __name__ == "__main__":
     sys.exit(pretrain_main())

@@ -76,15 +76,10 @@ def load_weights(path: str | Path) -> tuple[dict, dict]:
     return state, dict(obj["meta"])
 
 
-def save_checkpoint(path: str | Path, *, meta: dict, generator, opt_g, epoch: int, history: list,
-                    discriminator=None, opt_d=None) -> Path:
-    obj = {
-        "format": CHECKPOINT_FORMAT, "meta": meta, "epoch": epoch, "history": history,
-        "generator": generator.state_dict(), "opt_g": opt_g.state_dict(),
-    }
-    if discriminator is not None:
-        obj["discriminator"] = discriminator.state_dict()
-        obj["opt_d"] = opt_d.state_dict()
+def save_checkpoint(path: str | Path, *, meta: dict, epoch: int, history: list, parts: dict) -> Path:
+    """parts: name -> module or optimizer (generator, opt_g, and for stage 2 discriminator, opt_d)."""
+    obj = {"format": CHECKPOINT_FORMAT, "meta": meta, "epoch": epoch, "history": history}
+    obj.update({name: part.state_dict() for name, part in parts.items()})
     return atomic_save(obj, path)
 
 

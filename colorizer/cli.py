@@ -6,123 +6,9 @@ import sys
 import time
 from pathlib import Path
 
-from .config import TrainConfig
+from .training.parsers import gan_main, positive_int, pretrain_main
 
-EXAMPLES_COLOR = "examples/color"
 EXAMPLES_BW = "examples/bw"
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
-
-
-def _common_training_args(p: argparse.ArgumentParser, stage: str) -> None:
-    d = TrainConfig()
-    p.add_argument("--data", default=EXAMPLES_COLOR,
-                   help="folder of color photos (searched recursively), or 'coco' for fastai's COCO sample "
-                        "(needs the internet). Default: the example photos shipped in the repo")
-    p.add_argument("--val-data", default=None,
-                   help="separate folder of validation photos (default: a fixed-seed split of --data)")
-    p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share of --data held out (default %(default)s)")
-    p.add_argument("--size", type=_positive_int, default=d.size, help="training crop size in pixels (default %(default)s)")
-    p.add_argument("--epochs", type=_positive_int, default=None, help="number of epochs")
-    p.add_argument("--batch-size", type=_positive_int, default=d.batch_size, help="photos per step (default %(default)s)")
-    p.add_argument("--device", default="auto", help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:1, mps")
-    p.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 autocast on CPU and on GPUs that have it (about 3x faster on CPU), else fp32")
-    p.add_argument("--workers", type=int, default=-1, help="data loader processes (default: from the machine)")
-    p.add_argument("--time-limit", type=float, default=None, metavar="MIN",
-                   help="stop cleanly after this many minutes (the epoch in progress is validated and saved)")
-    p.add_argument("--max-steps", type=_positive_int, default=None, help="stop after this many steps (smoke runs)")
-    p.add_argument("--val-batches", type=_positive_int, default=None, help="cap validation batches per epoch")
-    p.add_argument("--run-name", default=stage, help="outputs go to runs/RUN_NAME/ (default %(default)s)")
-    p.add_argument("--resume", action="store_true", help="continue from runs/RUN_NAME/last.pt, optimizer state included")
-    p.add_argument("--lr-schedule", default="constant", choices=["constant", "cosine"],
-                   help="constant, or cosine decay over --epochs (or --time-limit, whichever ends first)")
-    p.add_argument("--save-every", type=_positive_int, default=1, metavar="N",
-                   help="save checkpoint and weights every N epochs; always at the end (default %(default)s)")
-    p.add_argument("--half", action="store_true", help="save the final weights as float16 (half the size)")
-    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
-    p.add_argument("--data-note", default="", help="free text recorded in the weights' metadata")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-
-
-def pretrain_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="pretrain.py",
-        description="Stage 1: train the generator (U-Net on a ResNet body, L -> ab) with L1 loss alone.",
-        epilog="Example: python pretrain.py --data ~/photos --size 256 --epochs 20\n"
-               "Outputs: the weights (--out), and runs/RUN_NAME/ with log.csv, samples/epoch_XXX.png, "
-               "loss_curve.png and last.pt (for --resume).",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common_training_args(p, "pretrain")
-    p.add_argument("--out", default="weights/generator_pretrained.pt", help="weights file to write (default %(default)s)")
-    p.add_argument("--backbone", default="resnet18", choices=["resnet18", "resnet34"], help="ResNet body (default %(default)s)")
-    p.add_argument("--backbone-weights", default="imagenet",
-                   help="imagenet (torchvision's weights; random init with a note when they cannot be had), "
-                        "none, or a local .pth file (default %(default)s)")
-    p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (default %(default)s)")
-    return p
-
-
-def gan_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="train_gan.py",
-        description="Stage 2: fine-tune the stage-1 generator adversarially against a PatchGAN conditioned on L "
-                    "(pix2pix loss: GAN + 100 x L1).",
-        epilog="Example: python train_gan.py --data ~/photos --epochs 20\n"
-               "Needs the stage-1 weights from pretrain.py (--init).",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    _common_training_args(p, "gan")
-    p.add_argument("--init", default="weights/generator_pretrained.pt", help="stage-1 weights to start from (default %(default)s)")
-    p.add_argument("--out", default="weights/colorizer_gan.pt", help="weights file to write (default %(default)s)")
-    p.add_argument("--lr", type=float, default=2e-4, help="generator Adam learning rate (default %(default)s)")
-    p.add_argument("--lr-d", type=float, default=2e-4, help="discriminator Adam learning rate (default %(default)s)")
-    p.add_argument("--l1-weight", type=float, default=100.0, help="weight of L1 beside the GAN loss (default %(default)s)")
-    p.add_argument("--gan-mode", default="bce", choices=["bce", "lsgan"], help="GAN loss (default %(default)s)")
-    return p
-
-
-def config_from_args(args: argparse.Namespace, stage: str) -> TrainConfig:
-    epochs = args.epochs or (20 if args.data != EXAMPLES_COLOR else 3)
-    common = dict(
-        stage=stage, data=args.data, val_data=args.val_data, val_fraction=args.val_fraction, out=Path(args.out),
-        run_dir=Path("runs") / args.run_name, size=args.size, epochs=epochs, batch_size=args.batch_size,
-        lr=args.lr, device=args.device, precision=args.precision, workers=args.workers, seed=args.seed,
-        resume=args.resume, time_limit=args.time_limit, max_steps=args.max_steps, val_batches=args.val_batches,
-        half=args.half, data_note=args.data_note, lr_schedule=args.lr_schedule, save_every=args.save_every)
-    if stage == "pretrain":
-        return TrainConfig(**common, backbone=args.backbone, backbone_weights=args.backbone_weights)
-    return TrainConfig(**common, init=Path(args.init), lr_d=args.lr_d, l1_weight=args.l1_weight,
-                       gan_mode=args.gan_mode, betas=(0.5, 0.999))
-
-
-def _run_training(parser: argparse.ArgumentParser, stage: str, argv=None) -> int:
-    from .checkpoint import WeightsError
-    from .data import DataError
-    from .train import TrainingError, train
-
-    args = parser.parse_args(argv)
-    cfg = config_from_args(args, stage)
-    try:
-        train(cfg, progress=not args.quiet)
-    except (DataError, TrainingError, WeightsError, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
-    return 0
-
-
-def pretrain_main(argv=None) -> int:
-    return _run_training(pretrain_parser(), "pretrain", argv)
-
-
-def gan_main(argv=None) -> int:
-    return _run_training(gan_parser(), "gan", argv)
 
 
 # ---- python -m colorizer ... ------------------------------------------------------------
@@ -216,7 +102,7 @@ def main(argv=None) -> int:
     c.add_argument("-o", "--output", help="output file (one photo) or folder (default: colorized/)")
     c.add_argument("--weights", help="weights file (default: the best one in --weights-dir)")
     c.add_argument("--weights-dir", default="weights", help="where to look for weights (default %(default)s)")
-    c.add_argument("--render-size", type=_positive_int, default=None,
+    c.add_argument("--render-size", type=positive_int, default=None,
                    help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
                         "(default: the size the weights were trained at)")
     c.add_argument("--saturation", type=float, default=1.0, help="multiply the predicted color (default %(default)s)")
@@ -232,9 +118,9 @@ def main(argv=None) -> int:
     e.add_argument("--weights", help="weights file (default: the best one in --weights-dir)")
     e.add_argument("--weights-dir", default="weights")
     e.add_argument("--out", default="eval", help="folder for per_image.csv, summary and grid (default %(default)s)")
-    e.add_argument("--render-size", type=_positive_int, default=None,
+    e.add_argument("--render-size", type=positive_int, default=None,
                    help="default: the size the weights were trained at")
-    e.add_argument("--limit", type=_positive_int, default=None, help="only the first N photos")
+    e.add_argument("--limit", type=positive_int, default=None, help="only the first N photos")
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")
     e.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])

@@ -46,24 +46,25 @@ class Generator(nn.Module):
         super().__init__()
         self.unet = unet
 
-    def forward(self, L: torch.Tensor) -> torch.Tensor:
-        return self.unet(L).as_subclass(torch.Tensor)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.unet(x).as_subclass(torch.Tensor)
 
 
-def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", size: int = 256) -> Generator:
-    """fastai DynamicUnet on create_body(resnet, n_in=1, cut=-2): 1 channel (L) in, 2 (ab) out."""
+def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", size: int = 256,
+                    n_in: int = 1, n_out: int = 2) -> Generator:
+    """fastai DynamicUnet on create_body(resnet, n_in, cut=-2): for colorization 1 channel (L) in, 2 (ab) out."""
     from fastai.vision.learner import create_body
     from fastai.vision.models.unet import DynamicUnet
 
     resnet = _resnet(backbone, backbone_weights)
     pretrained = backbone_weights not in ("none", "", None)
-    body = create_body(resnet, n_in=1, pretrained=pretrained, cut=-2)
+    body = create_body(resnet, n_in=n_in, pretrained=pretrained, cut=-2)
     size = max(32, (int(size) // 32) * 32)
-    return Generator(DynamicUnet(body, n_out=2, img_size=(size, size)))
+    return Generator(DynamicUnet(body, n_out=n_out, img_size=(size, size)))
 
 
 class PatchDiscriminator(nn.Module):
-    """pix2pix PatchGAN: input L + ab (3 channels), 64 filters, 3 downsamplings, BatchNorm.
+    """pix2pix PatchGAN on input and output concatenated (L + ab: 3 channels), 64 filters, 3 downsamplings, BatchNorm.
 
     At 256 px the output is a 30x30 map of real/fake logits, one per ~70 px patch.
     """
@@ -91,5 +92,6 @@ class PatchDiscriminator(nn.Module):
                 nn.init.normal_(m.weight, 1.0, 0.02)
                 nn.init.zeros_(m.bias)
 
-    def forward(self, L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
-        return self.model(torch.cat([L, ab], dim=1))
+    def forward(self, condition: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
+        """condition: the generator's input (L); output: a real or generated target (ab)."""
+        return self.model(torch.cat([condition, output], dim=1))

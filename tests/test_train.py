@@ -5,12 +5,12 @@ import pytest
 import torch
 from PIL import Image
 
-from colorizer.callbacks import Callback
+from colorizer.training.callbacks import Callback
 from colorizer.checkpoint import load_checkpoint, load_weights, read_meta
-from colorizer.config import TrainConfig
+from colorizer.training import TrainConfig
 from colorizer.infer import Colorizer
 from colorizer.models import PatchDiscriminator, build_generator
-from colorizer.train import Trainer, TrainingError, train
+from colorizer.training import Trainer, TrainingError, train
 
 
 def _cfg(tmp_path, photo_dir, **kw):
@@ -32,9 +32,8 @@ def test_generator_and_discriminator_shapes():
 
 def test_pretrain_l1_falls_on_a_fixed_batch(tmp_path, photo_dir):
     t = Trainer(_cfg(tmp_path, photo_dir), progress=False, log=lambda s: None)
-    batch = next(iter(t.train_dl))
-    L, ab = t._lab(batch)
-    losses = [t.pretrain_step(L, ab)["train_l1"] for _ in range(25)]
+    L, ab = t.task.split(next(iter(t.data.train)), t.device)
+    losses = [t.stage.step(L, ab)["train_l1"] for _ in range(25)]
     assert losses[-1] < 0.5 * losses[0], losses
 
 
@@ -103,7 +102,7 @@ def test_resume_after_a_stop_continues_with_optimizer_state(tmp_path, photo_dir)
     t2 = Trainer(cfg, progress=False, log=lambda s: None)
     assert t2.start_epoch == 2
     saved = ck["opt_g"]["state"][0]["exp_avg"]
-    assert torch.equal(t2.opt_g.state_dict()["state"][0]["exp_avg"], saved)
+    assert torch.equal(t2.stage.opt_g.state_dict()["state"][0]["exp_avg"], saved)
     history = t2.fit()
     assert [r["epoch"] for r in history] == [1, 2, 3]
     assert len(list(csv.DictReader((cfg.run_dir / "log.csv").open()))) == 3
@@ -137,3 +136,36 @@ def test_a_fresh_run_keeps_the_earlier_run_folder(tmp_path, photo_dir):
     kept = [p for p in cfg.run_dir.parent.iterdir() if p.name.startswith("pre.")]
     assert len(kept) == 1 and (kept[0] / "last.pt").is_file() and (kept[0] / "log.csv").is_file()
     assert len(list(csv.DictReader((cfg.run_dir / "log.csv").open()))) == 1
+
+
+@pytest.mark.parametrize("stage", ["pretrain", "gan"])
+def test_scripts_with_no_flags_train_like_the_config_defaults(stage):
+    from colorizer.training.parsers import config_from_args, gan_parser, pretrain_parser
+
+    parser = pretrain_parser() if stage == "pretrain" else gan_parser()
+    assert config_from_args(parser.parse_args([]), stage) == TrainConfig(stage=stage)
+    flags = config_from_args(parser.parse_args(["--data", "photos", "--lr", "3e-5"]), stage)
+    assert flags == TrainConfig(stage=stage, data="photos", lr=3e-5)
+    assert flags.epochs == 20 and TrainConfig(stage=stage).epochs == 3  # the examples: a smoke test
+
+
+def test_stage_defaults_live_in_the_config():
+    gan, pre = TrainConfig(stage="gan"), TrainConfig(stage="pretrain")
+    assert gan.betas == (0.5, 0.999) and pre.betas == (0.9, 0.999)  # pix2pix's Adam for the GAN
+    assert gan.init is not None and pre.init is None
+    assert TrainConfig(stage="gan", lr=1e-5, betas=[0.9, 0.99]).betas == (0.9, 0.99)
+    with pytest.raises(ValueError, match="stage"):
+        TrainConfig(stage="stage3")
+
+
+def test_stage1_can_continue_from_weights(tmp_path, photo_dir):
+    first = _cfg(tmp_path, photo_dir, max_steps=2)
+    train(first, progress=False, log=lambda s: None)
+    more = _cfg(tmp_path, photo_dir, init=first.out, out=tmp_path / "weights" / "more.pt",
+                run_dir=tmp_path / "runs" / "more", max_steps=1)
+    t = Trainer(more, progress=False, log=lambda s: None)
+    start, _ = load_weights(first.out)
+    assert all(torch.equal(v.float(), start[k]) for k, v in t.generator.state_dict().items())
+    t.fit()
+    meta = read_meta(more.out)
+    assert meta["images_seen"] == read_meta(first.out)["images_seen"] + 4 and meta["init"]["stage"] == "pretrain"

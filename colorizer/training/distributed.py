@@ -14,7 +14,7 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
-from .device import pick_device
+from ..device import pick_device
 
 
 @dataclass(frozen=True)

@@ -121,7 +121,7 @@ class LossCurve(Callback):
             ax.set_title(k)
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
-        fig.suptitle(f"{trainer.cfg.stage}: {trainer.cfg.backbone}, {trainer.cfg.size}px")
+        fig.suptitle(f"{trainer.cfg.stage}: {trainer.backbone}, {trainer.cfg.size}px")
         fig.tight_layout()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.path, dpi=100)

@@ -1,0 +1,218 @@
+"""The training loop, the same for both stages and every task.
+
+What is learned comes from the task (tasks.py), how a step trains from the stage (stages.py);
+side concerns (progress bar, CSV, samples, checkpoints, curve) live in callbacks.py, the run's
+folder, budget and schedule in runs.py, several processes in distributed.py.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import torch
+
+from .. import checkpoint as ckpt
+from ..device import prepare, resolve_precision
+from ..models import build_generator
+from . import distributed
+from .callbacks import Checkpointer, CSVLogger, LossCurve, ProgressBar, SampleGrid
+from .config import TrainConfig
+from .runs import Budget, default_workers, keep_previous, lr_factor
+from .stages import STAGES, generate
+from .tasks import make_task
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or go on; the message says what is missing and what to do."""
+
+
+def _start_weights(cfg: TrainConfig) -> tuple[dict | None, dict]:
+    """(generator state, its metadata) the run starts from: cfg.init, required for the GAN stage."""
+    if cfg.init is None:
+        return None, {}
+    if not Path(cfg.init).is_file():
+        command = f"python pretrain.py --data {cfg.data} --out {cfg.init}" if cfg.stage == "gan" else "--init PATH"
+        raise TrainingError(f"{'Stage 2 starts from stage-1 weights, and ' if cfg.stage == 'gan' else ''}"
+                            f"{cfg.init} does not exist. Make it with:\n    {command}")
+    return ckpt.load_weights(cfg.init)
+
+
+class Trainer:
+    """One training run. Under torchrun, one Trainer per process: rank 0 alone validates, logs and
+    writes files (see distributed.py)."""
+
+    def __init__(self, cfg: TrainConfig, log=print, progress: bool = True):
+        self.cfg, self.task = cfg, make_task(cfg.task)
+        self.dist, self.device = distributed.init(cfg.device)
+        self.log = log if self.dist.main else (lambda *a, **k: None)
+        self.precision = resolve_precision(cfg.precision, self.device)
+        self.history: list[dict] = []
+        self.start_epoch, self.steps, self.images_seen = 1, 0, 0
+        torch.manual_seed(cfg.seed)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+
+        init_state, self.init_meta = _start_weights(cfg)
+        self.base_images_seen = int(self.init_meta.get("images_seen", 0))
+        self.backbone = self.init_meta.get("backbone", cfg.backbone)
+        workers = default_workers(self.device) if cfg.workers < 0 else cfg.workers
+        self.data = self.task.loaders(cfg, workers, self.device.type == "cuda", self.dist.rank, self.dist.world,
+                                      self.log)
+        where = f"{self.dist.world} processes on {self.device.type}" if self.dist.enabled else str(self.device)
+        self.log(f"{cfg.stage}: {self.data.n_train} training and {self.data.n_val} validation photos from "
+                 f"{self.data.source}, {cfg.size}px, batch {cfg.batch_size}{' per process' if self.dist.enabled else ''}"
+                 f", on {where} ({self.precision}), {workers} loader workers")
+
+        generator = build_generator(self.backbone, "none" if init_state else cfg.backbone_weights, cfg.size,
+                                    self.task.in_channels, self.task.out_channels)
+        if init_state is not None:
+            generator.load_state_dict(init_state)
+        self.generator = prepare(generator, self.device)
+        self.stage = STAGES[cfg.stage](cfg, self.task, self.generator, self.device, self.precision,
+                                       lambda m: distributed.wrap(m, self.dist, self.device))
+        self.run_dir = Path(cfg.run_dir)
+        if cfg.resume:
+            self._resume(self.run_dir / "last.pt")
+        elif self.dist.main:
+            keep_previous(Path(cfg.out), self.log)
+            keep_previous(self.run_dir, self.log)
+        self.fixed_val = next(iter(self.data.val), None)
+        self.callbacks = [ProgressBar(progress), CSVLogger(self.run_dir / "log.csv"),
+                          SampleGrid(self.run_dir / "samples"), Checkpointer(cfg.save_every),
+                          LossCurve(self.run_dir / "loss_curve.png")] if self.dist.main else []
+
+    def _resume(self, last: Path) -> None:
+        if not last.is_file():
+            raise TrainingError(f"--resume: no checkpoint at {last}; start without --resume")
+        state = ckpt.load_checkpoint(last)
+        for name, part in self.stage.parts().items():
+            part.load_state_dict(state[name])
+        self.history = list(state["history"])
+        self.steps = int(self.history[-1].get("steps", 0)) if self.history else 0
+        self.start_epoch = int(state["epoch"]) + 1
+        self.images_seen = int(state["meta"].get("images_seen", 0)) - self.base_images_seen
+        self.log(f"Resumed from {last} after epoch {state['epoch']}")
+
+    # ---- what the callbacks and the stages see ---------------------------------------------
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> torch.Tensor:
+        """The generator in eval mode on a batch (validation, samples)."""
+        self.generator.eval()
+        try:
+            return generate(self.generator, x, self.device, self.precision).float()
+        finally:
+            self.generator.train()
+
+    def validate(self) -> dict:
+        totals, n = {}, 0
+        for i, batch in enumerate(self.data.val):
+            if self.cfg.val_batches is not None and i >= self.cfg.val_batches:
+                break
+            x, y = self.task.split(batch, self.device)
+            for k, v in self.task.val_metrics(x, self.predict(x), y).items():
+                totals[k] = totals.get(k, 0.0) + v
+            n += x.shape[0]
+        return {f"val_{k}": v / n for k, v in totals.items()} if n else {}
+
+    def sample_images(self):
+        """(input, prediction, truth) RGB batches of the fixed validation photos, or None."""
+        if self.fixed_val is None:
+            return None
+        x, y = self.task.split(self.fixed_val[: self.cfg.samples], self.device)
+        t = self.task
+        return t.input_image(x).cpu(), t.output_image(x, self.predict(x)).cpu(), t.output_image(x, y).cpu()
+
+    def meta(self, epoch: int) -> dict:
+        m = ckpt.make_meta(
+            stage=self.cfg.stage, task=self.task.name, backbone=self.backbone, size=self.cfg.size, epoch=epoch,
+            images_seen=self.base_images_seen + self.images_seen, data=self.data.source,
+            data_note=self.cfg.data_note, precision=self.precision, device=str(self.device),
+            config=self.cfg.as_meta())
+        if self.init_meta:
+            m["init"] = {k: v for k, v in self.init_meta.items() if k != "config"}
+        if self.history:
+            m["val"] = {k: v for k, v in self.history[-1].items() if k.startswith("val_")}
+        return m
+
+    def save_checkpoint(self, epoch: int) -> Path:
+        return ckpt.save_checkpoint(self.run_dir / "last.pt", meta=self.meta(epoch), epoch=epoch,
+                                    history=self.history, parts=self.stage.parts())
+
+    def save_weights(self, epoch: int) -> Path:
+        return ckpt.save_weights(self.cfg.out, self.generator.state_dict(), self.meta(epoch), half=self.cfg.half)
+
+    # ---- the loop ------------------------------------------------------------------------------
+    def _event(self, name: str, *args) -> None:
+        for cb in self.callbacks:
+            getattr(cb, name)(self, *args)
+
+    def run_epoch(self, epoch: int, budget: Budget) -> tuple[dict, bool]:
+        """Train one epoch (or until the budget is spent) -> (its log row, stop now?)."""
+        self.stage.train()
+        if self.dist.enabled:
+            self.data.train.sampler.set_epoch(epoch)
+        self._event("on_epoch_begin", epoch, len(self.data.train))
+        started, sums, n_steps, n_images = budget.elapsed_minutes(), {}, 0, 0
+        # rank 0's clock decides for every process, so that all stop together
+        stop, progress = distributed.rank0_values([float(budget.spent(self.steps)), budget.progress(self.steps)],
+                                                  self.dist, self.device)
+        for batch in self.data.train:
+            for opt, base in self.stage.optimizers():
+                for group in opt.param_groups:
+                    group["lr"] = base * lr_factor(self.cfg.lr_schedule, progress)
+            losses = self.stage.step(*self.task.split(batch, self.device))
+            if not all(math.isfinite(v) for v in losses.values()):
+                raise TrainingError(f"Loss became {losses} at epoch {epoch}; lower --lr or use --precision "
+                                    f"fp32. Last good weights: {self.cfg.out}")
+            n_steps, n_images = n_steps + 1, n_images + batch.shape[0] * self.dist.world
+            self.steps += 1
+            self.images_seen += batch.shape[0] * self.dist.world
+            for k, v in losses.items():
+                sums[k] = sums.get(k, 0.0) + v
+            self._event("on_step_end", losses)
+            stop, progress = distributed.rank0_values(
+                [float(budget.spent(self.steps)), budget.progress(self.steps)], self.dist, self.device)
+            if stop:
+                break
+        seconds = (budget.elapsed_minutes() - started) * 60
+        row = {"epoch": epoch, **{k: v / max(1, n_steps) for k, v in sums.items()}}
+        if self.dist.main:
+            row.update(self.validate())
+        row.update(lr=self.stage.opt_g.param_groups[0]["lr"], seconds=seconds,
+                   images_per_s=n_images / max(seconds, 1e-9), steps=self.steps,
+                   images_seen=self.base_images_seen + self.images_seen)
+        return row, bool(stop)
+
+    def fit(self) -> list[dict]:
+        cfg = self.cfg
+        budget = Budget(cfg.epochs * max(1, len(self.data.train)), cfg.max_steps, cfg.time_limit)
+        self._event("on_train_begin")
+        completed = self.start_epoch - 1
+        try:
+            for epoch in range(self.start_epoch, cfg.epochs + 1):
+                row, stop = self.run_epoch(epoch, budget)
+                self.history.append(row)
+                self._event("on_epoch_end", row)
+                distributed.barrier(self.dist)  # the others wait while rank 0 validates and saves
+                completed = epoch
+                if stop:
+                    self.log(f"Stopping after epoch {epoch}: step or time budget reached")
+                    break
+        except KeyboardInterrupt:
+            # the weights so far are kept; --resume repeats the unfinished epoch
+            if self.dist.main:
+                self.save_checkpoint(completed)
+            self.log(f"Interrupted in epoch {completed + 1}: weights kept in {self.run_dir / 'last.pt'}; "
+                     f"continue with --resume")
+            raise
+        self._event("on_train_end")
+        self.log(f"Weights: {cfg.out}   log, samples, curve: {self.run_dir}/")
+        return self.history
+
+
+def train(cfg: TrainConfig, log=print, progress: bool = True) -> list[dict]:
+    trainer = Trainer(cfg, log=log, progress=progress)
+    try:
+        return trainer.fit()
+    finally:
+        distributed.close(trainer.dist)

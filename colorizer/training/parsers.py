@@ -1,0 +1,117 @@
+"""`python pretrain.py` and `python train_gan.py`: flags -> TrainConfig -> train().
+
+Defaults and their help texts come from TrainConfig (config.py); a flag left out leaves the
+config's default, so a script and `train(TrainConfig(stage=...))` train the same way.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+from ..models import BACKBONES
+from .config import EXAMPLE_EPOCHS, EXAMPLES_COLOR, TrainConfig
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    d = TrainConfig(stage=stage, data="")  # the stage's defaults (data="" keeps the non-example epoch count)
+    p = argparse.ArgumentParser(prog=f"{'pretrain' if stage == 'pretrain' else 'train_gan'}.py", description=description,
+                                epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--data", default=EXAMPLES_COLOR,
+                   help="folder of color photos (searched recursively), or 'coco' for fastai's COCO sample "
+                        "(needs the internet). Default: the example photos shipped in the repo")
+    p.add_argument("--val-data", help="separate folder of validation photos (default: a fixed-seed split of --data)")
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share of --data held out (default %(default)s)")
+    p.add_argument("--size", type=positive_int, default=d.size, help="training crop size in pixels (default %(default)s)")
+    p.add_argument("--epochs", type=positive_int,
+                   help=f"number of epochs (default {d.epochs}; {EXAMPLE_EPOCHS} on the example photos)")
+    p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="photos per step (default %(default)s)")
+    p.add_argument("--out", type=Path, default=d.out, help="weights file to write (default %(default)s)")
+    p.add_argument("--init", type=Path, default=d.init,
+                   help="generator weights to start from " + ("(default %(default)s: stage 1's output)" if stage == "gan"
+                                                              else "(continue a trained model; default: none)"))
+    p.add_argument("--lr", type=float, default=d.lr, help="generator Adam learning rate (default %(default)s)")
+    p.add_argument("--lr-schedule", default=d.lr_schedule, choices=["constant", "cosine"],
+                   help="constant, or cosine decay over --epochs (or --time-limit, whichever ends first)")
+    p.add_argument("--device", default=d.device, help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:1, mps")
+    p.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"],
+                   help="auto: bf16 autocast on CPU and on GPUs that have it (about 3x faster on CPU), else fp32")
+    p.add_argument("--workers", type=int, default=d.workers, help="data loader processes (default: from the machine)")
+    p.add_argument("--time-limit", type=float, metavar="MIN",
+                   help="stop cleanly after this many minutes (the epoch in progress is validated and saved)")
+    p.add_argument("--max-steps", type=positive_int, help="stop after this many steps (smoke runs)")
+    p.add_argument("--val-batches", type=positive_int, help="cap validation batches per epoch")
+    p.add_argument("--run-name", default=d.run_dir.name, help="outputs go to runs/RUN_NAME/ (default %(default)s)")
+    p.add_argument("--resume", action="store_true", help="continue from runs/RUN_NAME/last.pt, optimizer state included")
+    p.add_argument("--save-every", type=positive_int, default=d.save_every, metavar="N",
+                   help="save checkpoint and weights every N epochs; always at the end (default %(default)s)")
+    p.add_argument("--half", action="store_true", help="save the final weights as float16 (half the size)")
+    p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    p.add_argument("--data-note", default=d.data_note, help="free text recorded in the weights' metadata")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def pretrain_parser() -> argparse.ArgumentParser:
+    d = TrainConfig(stage="pretrain")
+    p = _parser("pretrain", "Stage 1: train the generator (U-Net on a ResNet body, L -> ab) with L1 loss alone.",
+                "Example: python pretrain.py --data ~/photos --size 256 --epochs 20\n"
+                "Outputs: the weights (--out), and runs/RUN_NAME/ with log.csv, samples/epoch_XXX.png, "
+                "loss_curve.png and last.pt (for --resume).")
+    p.add_argument("--backbone", default=d.backbone, choices=list(BACKBONES), help="ResNet body (default %(default)s)")
+    p.add_argument("--backbone-weights", default=d.backbone_weights,
+                   help="imagenet (torchvision's weights; random init with a note when they cannot be had), "
+                        "none, or a local .pth file (default %(default)s); ignored with --init")
+    return p
+
+
+def gan_parser() -> argparse.ArgumentParser:
+    d = TrainConfig(stage="gan")
+    p = _parser("gan", "Stage 2: fine-tune the stage-1 generator adversarially against a PatchGAN conditioned on "
+                       f"the input (pix2pix loss: GAN + {d.l1_weight:g} x L1).",
+                "Example: python train_gan.py --data ~/photos --epochs 20\n"
+                "Needs the stage-1 weights from pretrain.py (--init).")
+    p.add_argument("--lr-d", type=float, default=d.lr_d, help="discriminator Adam learning rate (default %(default)s)")
+    p.add_argument("--l1-weight", type=float, default=d.l1_weight,
+                   help="weight of L1 beside the GAN loss (default %(default)s)")
+    p.add_argument("--gan-mode", default=d.gan_mode, choices=["bce", "lsgan"], help="GAN loss (default %(default)s)")
+    return p
+
+
+def config_from_args(args: argparse.Namespace, stage: str) -> TrainConfig:
+    """Flags -> TrainConfig; flags that were not given (None) leave the config's own default."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+             if getattr(args, f.name, None) is not None}
+    return TrainConfig(**dict(given, stage=stage, run_dir=Path("runs") / args.run_name))
+
+
+def _run(parser: argparse.ArgumentParser, stage: str, argv=None) -> int:
+    from ..checkpoint import WeightsError
+    from ..data import DataError
+    from .loop import TrainingError, train
+
+    args = parser.parse_args(argv)
+    try:
+        train(config_from_args(args, stage), progress=not args.quiet)
+    except (DataError, TrainingError, WeightsError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def pretrain_main(argv=None) -> int:
+    return _run(pretrain_parser(), "pretrain", argv)
+
+
+def gan_main(argv=None) -> int:
+    return _run(gan_parser(), "gan", argv)

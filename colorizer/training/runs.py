@@ -1,0 +1,67 @@
+"""Small helpers around a run: its folder and files, its budget of steps and minutes, the
+learning-rate schedule and the number of loader workers."""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from datetime import datetime
+from pathlib import Path
+
+import torch
+
+
+def default_workers(device: torch.device) -> int:
+    cpus = os.cpu_count() or 1
+    if device.type == "cuda":
+        return min(16, cpus)
+    return 0 if cpus <= 2 else min(4, cpus // 2)
+
+
+def keep_previous(path: Path, log=print) -> Path | None:
+    """Nothing already trained is lost: an existing weights file, or the folder of an earlier run
+    (its last.pt, log and samples), is moved aside with the date in its name, not overwritten.
+    Returns where it went (None when there was nothing to keep)."""
+    path = Path(path)
+    if not path.exists() or (path.is_dir() and not any(path.iterdir())):
+        return None
+    stamp, n = f"{datetime.now():%Y%m%d-%H%M%S}", 1
+    kept = path.with_name(f"{path.stem}.{stamp}{path.suffix}")
+    while kept.exists():
+        n += 1
+        kept = path.with_name(f"{path.stem}.{stamp}-{n}{path.suffix}")
+    shutil.move(str(path), kept)
+    log(f"{path} existed: kept it as {kept}")
+    return kept
+
+
+class Budget:
+    """How far a run is, by steps or minutes, whichever is further; when to stop."""
+
+    def __init__(self, total_steps: int, max_steps: int | None = None, minutes: float | None = None):
+        self.total_steps = max(1, max_steps or total_steps)
+        self.max_steps, self.minutes = max_steps, minutes
+        self.started = time.time()
+
+    def elapsed_minutes(self) -> float:
+        return (time.time() - self.started) / 60
+
+    def progress(self, steps: int) -> float:
+        """Share of the run done, in [0, 1]."""
+        done = steps / self.total_steps
+        if self.minutes:
+            done = max(done, self.elapsed_minutes() / self.minutes)
+        return min(1.0, done)
+
+    def spent(self, steps: int) -> bool:
+        if self.max_steps is not None and steps >= self.max_steps:
+            return True
+        return self.minutes is not None and self.elapsed_minutes() >= self.minutes
+
+
+def lr_factor(schedule: str, progress: float) -> float:
+    """Multiplier of the base learning rate: 1 (constant), or cosine from 1 down to 2% (not zero)."""
+    if schedule != "cosine":
+        return 1.0
+    return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))

@@ -1,0 +1,107 @@
+"""The two training stages, which differ by their networks, optimizers and step function.
+
+Stage 1 (`L1Stage`): the generator alone, the task's reconstruction loss.
+Stage 2 (`GANStage`): pix2pix. A PatchGAN sees (input, output) pairs; generator loss =
+GAN + l1_weight * reconstruction. Both stages run the generator through `generate`, the one
+place a forward pass is written (autocast included).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from ..device import autocast, prepare
+from ..models import PatchDiscriminator
+
+
+def generate(generator: torch.nn.Module, x: torch.Tensor, device: torch.device, precision: str) -> torch.Tensor:
+    with autocast(device, precision):
+        return generator(x)
+
+
+def gan_loss(logits: torch.Tensor, real: bool, mode: str) -> torch.Tensor:
+    target = torch.ones_like(logits) if real else torch.zeros_like(logits)
+    if mode == "lsgan":
+        return F.mse_loss(logits, target)
+    return F.binary_cross_entropy_with_logits(logits, target)
+
+
+class L1Stage:
+    """The generator alone. `wrap` puts a module in DDP when distributed (identity otherwise);
+    the steps run the wrapped modules, checkpoints hold the plain ones."""
+
+    name = "pretrain"
+
+    def __init__(self, cfg, task, generator, device, precision, wrap):
+        self.cfg, self.task, self.device, self.precision = cfg, task, device, precision
+        self.generator = generator
+        self.g_train = wrap(generator)
+        self.opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
+
+    # what checkpoints hold: name -> object with state_dict / load_state_dict
+    def parts(self) -> dict:
+        return {"generator": self.generator, "opt_g": self.opt_g}
+
+    def optimizers(self) -> list[tuple[torch.optim.Optimizer, float]]:
+        """(optimizer, its base learning rate), for the schedule."""
+        return [(self.opt_g, self.cfg.lr)]
+
+    def train(self) -> None:
+        for part in self.parts().values():
+            if isinstance(part, torch.nn.Module):
+                part.train()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return generate(self.g_train, x, self.device, self.precision)
+
+    def step(self, x: torch.Tensor, y: torch.Tensor) -> dict:
+        loss = self.task.reconstruction_loss(self.forward(x), y)
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        return {"train_l1": loss.item()}
+
+
+class GANStage(L1Stage):
+    """pix2pix: a PatchGAN conditioned on the input judges (input, output) pairs."""
+
+    name = "gan"
+
+    def __init__(self, cfg, task, generator, device, precision, wrap):
+        super().__init__(cfg, task, generator, device, precision, wrap)
+        self.discriminator = prepare(PatchDiscriminator(task.in_channels + task.out_channels), device)
+        self.d_train = wrap(self.discriminator)
+        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
+
+    def parts(self) -> dict:
+        return {**super().parts(), "discriminator": self.discriminator, "opt_d": self.opt_d}
+
+    def optimizers(self):
+        return super().optimizers() + [(self.opt_d, self.cfg.lr_d)]
+
+    def _judge(self, x, y) -> torch.Tensor:
+        with autocast(self.device, self.precision):
+            return self.d_train(x, y).float()
+
+    def step(self, x, y) -> dict:
+        cfg, D = self.cfg, self.d_train
+        fake = self.forward(x)
+        # discriminator: real pairs -> 1, generated pairs -> 0
+        D.requires_grad_(True)
+        loss_d = 0.5 * (gan_loss(self._judge(x, y), True, cfg.gan_mode)
+                        + gan_loss(self._judge(x, fake.detach()), False, cfg.gan_mode))
+        self.opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        self.opt_d.step()
+        # generator: fool D, stay close to the truth
+        D.requires_grad_(False)
+        loss_gan = gan_loss(self._judge(x, fake), True, cfg.gan_mode)
+        loss_rec = self.task.reconstruction_loss(fake, y)
+        loss_g = loss_gan + cfg.l1_weight * loss_rec
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        self.opt_g.step()
+        return {"train_d": loss_d.item(), "train_g_gan": loss_gan.item(), "train_l1": loss_rec.item()}
+
+
+STAGES = {"pretrain": L1Stage, "gan": GANStage}
