@@ -112,14 +112,17 @@ def main(argv=None) -> int:
 
     e = sub.add_parser("evaluate", help="score weights on a folder of color photos",
                        description="Turn each photo gray, colorize it, and compare with the original: PSNR, SSIM "
-                                   "(RGB, original size), colorfulness; the gray baseline alongside; FID when "
-                                   "Inception weights can be had.")
+                                   "(RGB, original size), colorfulness, false color (saturated and wrong); the "
+                                   "gray baseline alongside; FID when Inception weights can be had. Several "
+                                   "weights files are scored on the same photos: one table, one grid.")
     e.add_argument("--data", required=True, help="folder of color photos (never trained on)")
-    e.add_argument("--weights", help="weights file (default: the best one in --weights-dir)")
+    e.add_argument("--weights", nargs="+", metavar="PATH",
+                   help="one or more weights files, compared side by side (default: the best one in --weights-dir)")
     e.add_argument("--weights-dir", default="weights")
-    e.add_argument("--out", default="eval", help="folder for per_image.csv, summary and grid (default %(default)s)")
+    e.add_argument("--out", default="eval",
+                   help="folder for per_image.csv, summary.json and grid.png (default %(default)s)")
     e.add_argument("--render-size", type=positive_int, default=None,
-                   help="default: the size the weights were trained at")
+                   help="default: the size each weights file was trained at")
     e.add_argument("--limit", type=positive_int, default=None, help="only the first N photos")
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")

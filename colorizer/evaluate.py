@@ -1,11 +1,14 @@
-"""Scoring weights on a folder of color photos: `python -m colorizer evaluate --data DIR`.
+"""Scoring weights on a folder of color photos: `python -m colorizer evaluate --data DIR --weights A.pt [B.pt ...]`.
 
 Each photo is colorized from its own lightness (the model sees it gray) and compared with the
-original at full size: PSNR and SSIM on RGB, and Hasler-Suesstrunk colorfulness. The gray
-baseline (ab = 0) is scored alongside, since a colorizer that cannot beat it has learned nothing.
-FID against the originals is added when torchvision's Inception weights can be had.
+original at full size (colorizer.metrics): PSNR and SSIM on RGB, Hasler-Suesstrunk colorfulness,
+and the false-color rate (pixels saturated and wrong). The gray baseline (ab = 0) is scored
+alongside, since a colorizer that cannot beat it has learned nothing. Several weights files are
+scored on the same photos in one run. FID against the originals is added when torchvision's
+Inception weights can be had.
 
-Outputs in out_dir: per_image.csv, summary.json and grid.png (gray input | prediction | truth).
+Outputs in out_dir: per_image.csv (a row per photo and weights), summary.json and grid.png
+(truth | gray | each weights, for the first photos).
 """
 from __future__ import annotations
 
@@ -17,42 +20,19 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageDraw
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from PIL import Image
 
+from . import metrics
 from .images import PhotoError, is_grayscale, list_photos, open_photo
 from .infer import Colorizer, gray_baseline
+from .metrics import colorfulness  # noqa: F401 - kept importable from here
+from .sheets import make_grid, thumb
 
-CSV_FIELDS = ["file", "width", "height", "psnr", "ssim", "colorfulness_pred", "colorfulness_true",
-              "psnr_gray", "ssim_gray", "colorfulness_gray"]
+CSV_FIELDS = ["file", "width", "height", "weights", "psnr", "ssim", "colorfulness_pred", "false_color",
+              "colorfulness_true", "psnr_gray", "ssim_gray", "colorfulness_gray", "false_color_gray"]
 GRID_ROWS = 8
-THUMB_HEIGHT = 192
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-# ---- metrics ------------------------------------------------------------------------------
-
-def colorfulness(rgb) -> float:
-    """Hasler & Suesstrunk (2003) colorfulness of an RGB image (uint8 array or PIL); 0 for gray."""
-    arr = np.asarray(rgb, dtype=np.float64)
-    rg = arr[..., 0] - arr[..., 1]
-    yb = 0.5 * (arr[..., 0] + arr[..., 1]) - arr[..., 2]
-    return float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean()))
-
-
-def score(pred: Image.Image, truth: Image.Image) -> dict:
-    """PSNR (dB) and SSIM of pred against truth, on uint8 RGB at truth's size."""
-    a = np.asarray(pred.convert("RGB"), dtype=np.uint8)
-    b = np.asarray(truth.convert("RGB"), dtype=np.uint8)
-    if a.shape != b.shape:
-        raise ValueError(f"prediction {a.shape} and truth {b.shape} differ in size")
-    with np.errstate(divide="ignore"):  # identical images: PSNR is inf
-        psnr = peak_signal_noise_ratio(b, a, data_range=255)
-    short = min(b.shape[:2])
-    win = min(7, short if short % 2 else short - 1)  # skimage's default 7, smaller for tiny photos
-    ssim = structural_similarity(b, a, channel_axis=-1, data_range=255, win_size=win)
-    return {"psnr": float(psnr), "ssim": float(ssim)}
 
 
 # ---- FID ----------------------------------------------------------------------------------
@@ -105,36 +85,24 @@ def frechet_distance(real: np.ndarray, fake: np.ndarray, eps: float = 1e-6) -> f
     return float(max(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean), 0.0))
 
 
-def fid(real_images: list[Image.Image], fake_images: list[Image.Image], device: str = "cpu") -> float | None:
-    """FID of fake_images against real_images, or None when Inception weights cannot be had."""
-    model = load_inception(device)
-    if model is None:
-        return None
-    return frechet_distance(inception_features(model, real_images), inception_features(model, fake_images))
+# ---- scoring ------------------------------------------------------------------------------
+
+def score(pred: Image.Image, truth: Image.Image, truth_ab: np.ndarray | None = None) -> dict:
+    """PSNR (dB), SSIM, colorfulness and false-color rate of pred against truth (RGB, truth's size).
+    truth_ab: the truth's CIELAB ab (metrics.lab_ab), when already at hand."""
+    a = np.asarray(pred.convert("RGB"), dtype=np.uint8)
+    b = np.asarray(truth.convert("RGB"), dtype=np.uint8)
+    if a.shape != b.shape:
+        raise ValueError(f"prediction {a.shape} and truth {b.shape} differ in size")
+    truth_ab = metrics.lab_ab(b) if truth_ab is None else truth_ab
+    return {"psnr": metrics.psnr(a, b), "ssim": metrics.ssim(a, b), "colorfulness": metrics.colorfulness(a),
+            "false_color": metrics.false_color_rate(metrics.lab_ab(a), truth_ab)}
 
 
-# ---- outputs ------------------------------------------------------------------------------
-
-def _thumb(image: Image.Image, height: int = THUMB_HEIGHT) -> Image.Image:
-    width = max(1, min(3 * height, round(image.width * height / image.height)))
-    return image.resize((width, height), Image.LANCZOS)
-
-
-def make_grid(rows: list[tuple[Image.Image, ...]], labels=("gray input", "prediction", "ground truth"),
-              pad: int = 6, header: int = 18) -> Image.Image:
-    """Rows of equally tall thumbnails -> one white sheet, columns aligned, a label above each."""
-    col_w = [max(row[i].width for row in rows) for i in range(len(labels))]
-    height = rows[0][0].height
-    sheet = Image.new("RGB", (sum(col_w) + pad * (len(col_w) + 1), header + len(rows) * (height + pad)), "white")
-    draw = ImageDraw.Draw(sheet)
-    x = pad
-    for label, w in zip(labels, col_w):
-        draw.text((x + (w - draw.textlength(label)) // 2, 3), label, fill="black")
-        for r, row in enumerate(rows):
-            thumb = row[labels.index(label)]
-            sheet.paste(thumb, (x + (w - thumb.width) // 2, header + r * (height + pad)))
-        x += w + pad
-    return sheet
+def weights_labels(paths: list[str]) -> list[str]:
+    """Short names for the table and grid: file names, or the paths when file names repeat."""
+    names = [Path(p).name for p in paths]
+    return names if len(set(names)) == len(names) else [str(p) for p in paths]
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -142,17 +110,25 @@ def _mean(rows: list[dict], key: str) -> float:
 
 
 def _print_table(summary: dict) -> None:
-    m, g, t = summary["model"], summary["gray_baseline"], summary["ground_truth"]
     def fmt(v, spec):
-        width = int(spec.split(".")[0] or 0)
+        width = int(spec.split(".")[0].lstrip("+") or 0)
         return f"{'-':>{width}}" if v is None else format(v, spec)
 
-    print(f"\n{summary['images']} photo(s), weights {summary['weights']} (stage {summary['stage']})")
-    print(f"{'':15}{'PSNR':>9}{'SSIM':>9}{'colorful':>10}{'FID':>9}")
-    for name, r in (("model", m), ("gray baseline", g), ("ground truth", t)):
-        print(f"{name:15}{fmt(r.get('psnr'), '9.2f')}{fmt(r.get('ssim'), '9.4f')}"
-              f"{fmt(r.get('colorfulness'), '10.2f')}{fmt(r.get('fid'), '9.2f')}")
-    print(f"colorfulness pred/true: {fmt(summary['colorfulness_ratio'], '.3f')}")
+    models, g, t = summary["models"], summary["gray_baseline"], summary["ground_truth"]
+    names = [m["name"] for m in models]
+    w = max(len(n) for n in names + ["gray baseline"]) + 2
+    print(f"\n{summary['images']} photo(s) in {summary['data']}, {summary['device']} {summary['precision']}")
+    for m in models:
+        seen = f"{m['images_seen']:,} photos seen" if m["images_seen"] is not None else "photos seen unknown"
+        print(f"  {m['name']}: {m['weights']} (stage {m['stage']}, {m['backbone']}, {seen}, "
+              f"render size {m['render_size']})")
+    print(f"{'':{w}}{'PSNR':>8}{'vs gray':>9}{'SSIM':>8}{'colorful':>10}{'% truth':>9}{'false color':>13}{'FID':>8}")
+    truth = dict(t, colorfulness_ratio=1.0)
+    for name, r in [("gray baseline", g)] + list(zip(names, models)) + [("ground truth", truth)]:
+        print(f"{name:{w}}{fmt(r.get('psnr'), '8.2f')}{fmt(r.get('psnr_vs_gray'), '+9.2f')}"
+              f"{fmt(r.get('ssim'), '8.3f')}{fmt(r.get('colorfulness'), '10.1f')}"
+              f"{fmt(r.get('colorfulness_ratio'), '9.0%')}{fmt(r.get('false_color'), '13.1%')}"
+              f"{fmt(r.get('fid'), '8.2f')}")
 
 
 # ---- the command --------------------------------------------------------------------------
@@ -160,11 +136,14 @@ def _print_table(summary: dict) -> None:
 def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None = None, device: str = "auto",
                    precision: str = "auto", limit: int | None = None, weights_dir="weights",
                    fid: bool = True) -> dict:
-    """Score weights on every color photo under data; write per_image.csv, summary.json, grid.png.
+    """Score one or several weights files on every color photo under data, on the same photos;
+    write per_image.csv, summary.json and grid.png to out_dir, print one table.
 
-    fid=False skips the FID (and the Inception download attempt); inside, `fid` is that flag.
+    weights: a path, a list of paths, or None for the best in weights_dir. render_size None: each
+    weights' own trained size. fid=False skips the FID (and the Inception download attempt).
 
-    Returns the summary dict (means for the model, the gray baseline and the ground truth).
+    Returns the summary: "models" (one entry per weights, in order), "gray_baseline" and
+    "ground_truth" means; with one weights file also today's "model", "weights", "stage", ... keys.
     Raises FileNotFoundError for a missing folder, ValueError when it has no usable color photo.
     """
     from tqdm.auto import tqdm
@@ -172,14 +151,16 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
     photos = list_photos(data)[:limit]
     if not photos:
         raise ValueError(f"no photos found in {data}")
-    model = Colorizer.load(weights, device=device, precision=precision, render_size=render_size,
-                           weights_dir=weights_dir)
-    inception = load_inception(model.device) if fid else None
+    paths = list(weights) if isinstance(weights, (list, tuple)) else [weights]
+    models = [Colorizer.load(w, device=device, precision=precision, render_size=render_size,
+                             weights_dir=weights_dir) for w in paths]
+    names = weights_labels([m.meta["path"] for m in models])
+    inception = load_inception(models[0].device) if fid else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
 
-    rows, grid, skipped = [], [], []
-    feats = {"true": [], "pred": [], "gray": []}
+    rows, grid, skipped = [], [], []  # rows: one per photo and weights
+    feats: dict = {"true": [], "gray": [], **{i: [] for i in range(len(models))}}
     for path in tqdm(photos, unit="photo", desc="evaluate"):
         try:
             truth = open_photo(path)
@@ -191,53 +172,73 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
             tqdm.write(f"skipped: {path}: grayscale photo, no color to compare with")
             skipped.append(str(path))
             continue
-        pred, gray = model.colorize(truth), gray_baseline(truth)
-        s_pred, s_gray = score(pred, truth), score(gray, truth)
-        rows.append({"file": str(path.relative_to(data)), "width": truth.width, "height": truth.height,
-                     "psnr": s_pred["psnr"], "ssim": s_pred["ssim"],
-                     "colorfulness_pred": colorfulness(pred), "colorfulness_true": colorfulness(truth),
-                     "psnr_gray": s_gray["psnr"], "ssim_gray": s_gray["ssim"],
-                     "colorfulness_gray": colorfulness(gray)})
+        truth_ab = metrics.lab_ab(np.asarray(truth))
+        gray = gray_baseline(truth)
+        s_gray = score(gray, truth, truth_ab)
+        true_cf = metrics.colorfulness(np.asarray(truth))
+        preds = [m.colorize(truth) for m in models]
+        for m, pred in zip(models, preds):
+            s = score(pred, truth, truth_ab)
+            rows.append({"file": str(path.relative_to(data)), "width": truth.width, "height": truth.height,
+                         "weights": m.meta["path"], "psnr": s["psnr"], "ssim": s["ssim"],
+                         "colorfulness_pred": s["colorfulness"], "false_color": s["false_color"],
+                         "colorfulness_true": true_cf,
+                         "psnr_gray": s_gray["psnr"], "ssim_gray": s_gray["ssim"],
+                         "colorfulness_gray": s_gray["colorfulness"], "false_color_gray": s_gray["false_color"]})
         if len(grid) < GRID_ROWS:
-            grid.append((_thumb(gray), _thumb(pred), _thumb(truth)))
+            grid.append([thumb(truth), thumb(gray)] + [thumb(p) for p in preds])
         if inception is not None:
-            f = inception_features(inception, [truth, pred, gray])
-            for key, row in zip(("true", "pred", "gray"), f):
+            f = inception_features(inception, [truth, gray] + preds)
+            for key, row in zip(["true", "gray"] + list(range(len(models))), f):
                 feats[key].append(row)
     if not rows:
         raise ValueError(f"no usable color photos in {data} ({len(skipped)} skipped)")
+    n_images = len(rows) // len(models)
 
-    fid_pred = fid_gray = None
+    fids: dict = {}
     if inception is not None:
-        if len(rows) < 2:
+        if n_images < 2:
             print("FID skipped: it needs at least 2 photos")
         else:
             real = np.stack(feats["true"])
-            fid_pred = frechet_distance(real, np.stack(feats["pred"]))
-            fid_gray = frechet_distance(real, np.stack(feats["gray"]))
-            if len(rows) < 2048:
-                print(f"note: FID on {len(rows)} photos is biased upward; compare only runs on the same photos")
+            fids = {key: frechet_distance(real, np.stack(feats[key])) for key in feats if key != "true"}
+            if n_images < 2048:
+                print(f"note: FID on {n_images} photos is biased upward; compare only runs on the same photos")
 
-    true_cf = _mean(rows, "colorfulness_true")
-    summary = {
-        "data": str(data), "images": len(rows), "skipped": skipped,
-        "weights": model.meta["path"], "stage": model.meta.get("stage"), "backbone": model.meta.get("backbone"),
-        "images_seen": model.meta.get("images_seen"), "render_size": model.render_size,
-        "device": str(model.device), "precision": model.precision,
-        "model": {"psnr": _mean(rows, "psnr"), "ssim": _mean(rows, "ssim"),
-                  "colorfulness": _mean(rows, "colorfulness_pred"), "fid": fid_pred},
-        "gray_baseline": {"psnr": _mean(rows, "psnr_gray"), "ssim": _mean(rows, "ssim_gray"),
-                          "colorfulness": _mean(rows, "colorfulness_gray"), "fid": fid_gray},
-        "ground_truth": {"colorfulness": true_cf},
-        "colorfulness_ratio": _mean(rows, "colorfulness_pred") / true_cf if true_cf > 0 else None,
-    }
+    first = rows[::len(models)]  # the gray and truth columns are the same for every weights
+    true_cf = _mean(first, "colorfulness_true")
+    ratio = (lambda cf: cf / true_cf if true_cf > 0 else None)  # noqa: E731
+    gray_summary = {"psnr": _mean(first, "psnr_gray"), "ssim": _mean(first, "ssim_gray"),
+                    "colorfulness": _mean(first, "colorfulness_gray"),
+                    "colorfulness_ratio": ratio(_mean(first, "colorfulness_gray")),
+                    "false_color": _mean(first, "false_color_gray"), "fid": fids.get("gray")}
+    model_summaries = []
+    for i, (m, name) in enumerate(zip(models, names)):
+        mine = rows[i::len(models)]
+        model_summaries.append({
+            "weights": m.meta["path"], "name": name, "stage": m.meta.get("stage"),
+            "backbone": m.meta.get("backbone"), "images_seen": m.meta.get("images_seen"),
+            "render_size": m.render_size, "psnr": _mean(mine, "psnr"),
+            "psnr_vs_gray": _mean(mine, "psnr") - gray_summary["psnr"], "ssim": _mean(mine, "ssim"),
+            "colorfulness": _mean(mine, "colorfulness_pred"),
+            "colorfulness_ratio": ratio(_mean(mine, "colorfulness_pred")),
+            "false_color": _mean(mine, "false_color"), "fid": fids.get(i)})
+    summary = {"data": str(data), "images": n_images, "skipped": skipped, "device": str(models[0].device),
+               "precision": models[0].precision, "models": model_summaries, "gray_baseline": gray_summary,
+               "ground_truth": {"colorfulness": true_cf}}
+    if len(models) == 1:  # one weights file: the keys this summary has always had
+        only = model_summaries[0]
+        summary.update({key: only[key] for key in ("weights", "stage", "backbone", "images_seen", "render_size")})
+        summary["model"] = {key: only[key] for key in ("psnr", "psnr_vs_gray", "ssim", "colorfulness",
+                                                        "false_color", "fid")}
+        summary["colorfulness_ratio"] = only["colorfulness_ratio"]
 
     with open(out / "per_image.csv", "w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=CSV_FIELDS)
         writer.writeheader()
         writer.writerows({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()} for r in rows)
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    make_grid(grid).save(out / "grid.png")
+    make_grid(grid, ["truth", "gray"] + names).save(out / "grid.png")
     _print_table(summary)
     print(f"Wrote {out / 'per_image.csv'}, {out / 'summary.json'} and {out / 'grid.png'}")
     return summary

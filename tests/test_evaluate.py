@@ -1,4 +1,5 @@
-"""Tests for colorizer.evaluate: metrics, the Frechet distance, FID fallbacks and the full run."""
+"""Tests for colorizer.metrics, colorizer.sheets and colorizer.evaluate: metrics on arrays and
+tensors, the Frechet distance, FID fallbacks, and whole runs with one and two weights files."""
 from __future__ import annotations
 
 import csv
@@ -13,10 +14,13 @@ import torch
 import torchvision.models
 from PIL import Image
 
+from colorizer import metrics
 from colorizer.checkpoint import make_meta, save_weights
-from colorizer.evaluate import colorfulness, fid, frechet_distance, run_evaluation, score
+from colorizer.cli import main as cli_main
+from colorizer.evaluate import frechet_distance, inception_features, load_inception, run_evaluation, score
 from colorizer.infer import gray_baseline
 from colorizer.models import build_generator
+from colorizer.sheets import make_grid, thumb
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "color"
 PHOTOS = ["n01843383_toucan.jpg", "n02276258_admiral.jpg", "n07749582_lemon.jpg"]
@@ -28,13 +32,25 @@ def small_copy(name: str, short: int = 96) -> Image.Image:
     return img.resize((round(img.width * scale), round(img.height * scale)), Image.LANCZOS)
 
 
+def square(name: str, side: int = 64) -> Image.Image:
+    img = small_copy(name, side)
+    return img.crop((0, 0, side, side))
+
+
+def make_weights(path: Path, seed: int, stage: str = "pretrain") -> Path:
+    torch.manual_seed(seed)
+    g = build_generator("resnet18", "none", 64)
+    return save_weights(path, g.state_dict(), make_meta(stage=stage, backbone="resnet18", size=64, images_seen=10))
+
+
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Path:
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("weights") / "w.pt"
-    g = build_generator("resnet18", "none", 64)
-    save_weights(path, g.state_dict(), make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10))
-    return path
+    return make_weights(tmp_path_factory.mktemp("weights") / "w.pt", 0)
+
+
+@pytest.fixture(scope="module")
+def second_weights(tmp_path_factory) -> Path:
+    return make_weights(tmp_path_factory.mktemp("weights2") / "other.pt", 1, stage="gan")
 
 
 @pytest.fixture()
@@ -70,22 +86,31 @@ class StubInception(torch.nn.Module):
 def test_colorfulness_zero_for_gray_and_known_value_for_red():
     rng = np.random.default_rng(0)
     gray = np.repeat(rng.integers(0, 256, (32, 48, 1), dtype=np.uint8), 3, axis=2)
-    assert colorfulness(gray) == 0.0
+    assert metrics.colorfulness(gray) == 0.0
     red = np.zeros((16, 16, 3), np.uint8)
     red[..., 0] = 255
     # rg = 255, yb = 127.5 everywhere: no spread, mean term 0.3 * |(255, 127.5)|
-    assert colorfulness(red) == pytest.approx(0.3 * math.hypot(255, 127.5))
+    assert metrics.colorfulness(red) == pytest.approx(0.3 * math.hypot(255, 127.5))
     noisy = rng.integers(0, 256, (32, 48, 3), dtype=np.uint8)
-    assert colorfulness(noisy) > 50
+    assert metrics.colorfulness(noisy) > 50
     truth = small_copy(PHOTOS[0])
-    assert colorfulness(truth) > 10 * colorfulness(gray_baseline(truth))
+    assert metrics.colorfulness(truth) > 10 * metrics.colorfulness(gray_baseline(truth))
+
+
+def test_psnr_known_value():
+    a = np.full((8, 8, 3), 100, np.uint8)
+    b = a.copy()
+    b[0, 0, 0] += 51  # mse = 51^2 / 192
+    assert metrics.psnr(b, a) == pytest.approx(10 * math.log10(255**2 * 192 / 51**2))
+    assert metrics.psnr(a, a.copy()) == math.inf
 
 
 def test_score_identical_is_perfect():
     truth = small_copy(PHOTOS[1])
     s = score(truth, truth.copy())
-    assert s["psnr"] == math.inf or s["psnr"] > 100
+    assert s["psnr"] == math.inf
     assert s["ssim"] == pytest.approx(1.0)
+    assert s["false_color"] == 0.0 and s["colorfulness"] == pytest.approx(metrics.colorfulness(truth))
 
 
 def test_score_gray_baseline_is_finite_and_imperfect():
@@ -93,14 +118,78 @@ def test_score_gray_baseline_is_finite_and_imperfect():
     s = score(gray_baseline(truth), truth)
     assert math.isfinite(s["psnr"]) and 10 < s["psnr"] < 50
     assert 0.3 < s["ssim"] < 0.999
+    assert s["false_color"] == 0.0  # gray is never saturated
     worse = score(Image.new("RGB", truth.size, (255, 0, 255)), truth)
     assert worse["psnr"] < s["psnr"] and worse["ssim"] < s["ssim"]
+    assert worse["false_color"] > 0.9
 
 
 def test_score_rejects_size_mismatch():
     truth = small_copy(PHOTOS[1])
     with pytest.raises(ValueError):
         score(truth.resize((20, 20)), truth)
+    with pytest.raises(ValueError):
+        metrics.psnr(torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 9))
+
+
+def test_false_color_rate_on_ab_thresholds():
+    ab_true = np.zeros((4, 4, 2))
+    pred = np.zeros((4, 4, 2))
+    pred[0, :] = (30.0, 0.0)    # saturated, 30 away: counted (4 of 16 pixels)
+    pred[1, :] = (20.0, 0.0)    # saturated but only 20 away: not counted
+    pred[2, :2] = (15.0, 0.0)   # both thresholds met exactly (truth below is at -10): counted
+    ab_true[2, :2] = (-10.0, 0.0)
+    pred[3, :] = (0.0, 10.0)    # desaturated, 30 from a saturated truth: not counted
+    ab_true[3, :] = (0.0, -20.0)
+    assert metrics.false_color_rate(pred, ab_true) == pytest.approx(6 / 16)
+    assert metrics.false_color_rate(ab_true, ab_true) == 0.0
+
+
+def test_false_color_rate_on_photos_with_known_answers():
+    truth = np.full((40, 40, 3), 128, np.uint8)      # gray scene
+    truth[:20, :20] = (40, 90, 200)                  # with a blue quarter
+    wrong = truth.copy()
+    wrong[20:, 20:] = (230, 20, 20)                  # red where the truth is gray: 25% wrong
+    assert metrics.false_color_rate(metrics.lab_ab(wrong), metrics.lab_ab(truth)) == pytest.approx(0.25)
+    right = truth.copy()                             # the same blue quarter: nothing wrong
+    assert metrics.false_color_rate(metrics.lab_ab(right), metrics.lab_ab(truth)) == 0.0
+    washed = truth.copy()
+    washed[:20, :20] = (110, 115, 120)               # the blue quarter gone gray: wrong, not saturated
+    assert metrics.false_color_rate(metrics.lab_ab(washed), metrics.lab_ab(truth)) == 0.0
+    assert score(Image.fromarray(wrong), Image.fromarray(truth))["false_color"] == pytest.approx(0.25)
+
+
+def test_numpy_and_tensor_inputs_agree():
+    truths = [np.asarray(square(n)) for n in PHOTOS[:2]]
+    preds = [np.asarray(gray_baseline(square(n)).convert("RGB")) for n in PHOTOS[:2]]
+    preds[1] = np.asarray(square(PHOTOS[2]))  # a wrongly colored one too
+    as_tensor = lambda arrs, dtype: torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).to(dtype) / 255  # noqa: E731
+    for dtype, tol in ((torch.float64, 1e-9), (torch.float32, 1e-4)):
+        p, t = as_tensor(preds, dtype), as_tensor(truths, dtype)
+        batched = {"psnr": metrics.psnr(p, t), "ssim": metrics.ssim(p, t), "colorfulness": metrics.colorfulness(p),
+                   "false_color": metrics.false_color_rate(metrics.lab_ab(p), metrics.lab_ab(t))}
+        for key, values in batched.items():
+            assert isinstance(values, torch.Tensor) and values.shape == (2,)
+            for i in range(2):
+                one = score(Image.fromarray(preds[i]), Image.fromarray(truths[i]))[key]
+                assert float(values[i]) == pytest.approx(one, rel=tol, abs=tol), (key, dtype, i)
+    ab = metrics.lab_ab(as_tensor(truths, torch.float32))
+    assert ab.shape == (2, 2, 64, 64) and metrics.lab_ab(truths[0]).shape == (64, 64, 2)
+    assert metrics.false_color_rate(ab, ab).tolist() == [0.0, 0.0]
+
+
+# ---- the grid -----------------------------------------------------------------------------
+
+def test_make_grid_columns_and_labels():
+    rows = [[Image.new("RGB", (30, 20), c) for c in ("red", "green", "blue")] for _ in range(2)]
+    sheet = make_grid(rows, ["a", "b", "a label wider than its images"], pad=4, header=10)
+    wide = sheet.width - (30 + 30 + 3 * 4 + 4)
+    assert wide > 30 and sheet.height == 10 + 2 * (20 + 4)
+    assert sheet.getpixel((4 + 15, 10 + 10)) == (255, 0, 0)
+    assert sheet.getpixel((4 + 30 + 4 + 15, 10 + 24 + 10)) == (0, 128, 0)
+    with pytest.raises(ValueError):
+        make_grid(rows, ["a", "b"])
+    assert thumb(Image.new("L", (300, 100))).size == (576, 192)
 
 
 # ---- FID ----------------------------------------------------------------------------------
@@ -117,21 +206,23 @@ def test_frechet_distance_of_shifted_features():
         frechet_distance(a[:1], a)
 
 
-def test_fid_offline_is_none(monkeypatch, capsys):
+def test_inception_offline_is_none(monkeypatch, capsys):
     monkeypatch.setattr(torchvision.models, "inception_v3", offline_inception)
-    images = [small_copy(n) for n in PHOTOS]
-    assert fid(images, images) is None
+    assert load_inception() is None
     assert "FID skipped: Inception weights could not be had" in capsys.readouterr().out
 
 
-def test_fid_with_stub_network(monkeypatch):
+def test_inception_features_with_stub_network(monkeypatch):
     monkeypatch.setattr(torchvision.models, "inception_v3", StubInception)
+    model = load_inception()
     images = [small_copy(n) for n in PHOTOS]
-    assert fid(images, images) == pytest.approx(0.0, abs=1e-6)
-    assert fid(images, [gray_baseline(im) for im in images]) > 0.0
+    real = inception_features(model, images)
+    assert real.shape == (3, 6)
+    assert frechet_distance(real, inception_features(model, images)) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(real, inception_features(model, [gray_baseline(im) for im in images])) > 0.0
 
 
-# ---- the whole run ------------------------------------------------------------------------
+# ---- whole runs ---------------------------------------------------------------------------
 
 def test_run_evaluation_writes_outputs(photo_dir, weights, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(torchvision.models, "inception_v3", offline_inception)
@@ -140,11 +231,11 @@ def test_run_evaluation_writes_outputs(photo_dir, weights, tmp_path, monkeypatch
                              device="cpu", precision="fp32")
     printed = capsys.readouterr().out
     assert "bad.jpg" in printed and "zz_gray.png" in printed and "FID skipped" in printed
-    assert "gray baseline" in printed
+    assert "gray baseline" in printed and "false color" in printed and "w.pt" in printed
 
     with open(out / "per_image.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    assert [r["file"] for r in rows] == PHOTOS
+    assert [r["file"] for r in rows] == PHOTOS and {r["weights"] for r in rows} == {str(weights)}
     for r in rows:
         truth = small_copy(r["file"])
         assert (int(r["width"]), int(r["height"])) == truth.size
@@ -152,14 +243,19 @@ def test_run_evaluation_writes_outputs(photo_dir, weights, tmp_path, monkeypatch
         assert 10 < float(r["psnr_gray"]) < 60 and 0.3 < float(r["ssim_gray"]) < 1
         assert float(r["colorfulness_gray"]) < 1.0 < float(r["colorfulness_true"])
         assert float(r["colorfulness_pred"]) > 0
+        assert 0 <= float(r["false_color"]) <= 1 and float(r["false_color_gray"]) == 0
 
     assert summary == json.loads((out / "summary.json").read_text())
     assert summary["images"] == 3 and len(summary["skipped"]) == 2
     assert summary["weights"] == str(weights) and summary["stage"] == "pretrain"
     assert summary["model"]["fid"] is None and summary["gray_baseline"]["fid"] is None
+    assert [m["weights"] for m in summary["models"]] == [str(weights)]
     mean = lambda key: np.mean([float(r[key]) for r in rows])  # noqa: E731
     assert summary["model"]["psnr"] == pytest.approx(mean("psnr"), abs=1e-3)
+    assert summary["model"]["psnr_vs_gray"] == pytest.approx(mean("psnr") - mean("psnr_gray"), abs=1e-3)
+    assert summary["model"]["false_color"] == pytest.approx(mean("false_color"), abs=1e-3)
     assert summary["gray_baseline"]["ssim"] == pytest.approx(mean("ssim_gray"), abs=1e-3)
+    assert summary["gray_baseline"]["false_color"] == 0
     assert summary["ground_truth"]["colorfulness"] == pytest.approx(mean("colorfulness_true"), abs=1e-3)
     assert summary["colorfulness_ratio"] == pytest.approx(
         mean("colorfulness_pred") / mean("colorfulness_true"), rel=1e-3)
@@ -167,6 +263,41 @@ def test_run_evaluation_writes_outputs(photo_dir, weights, tmp_path, monkeypatch
     with Image.open(out / "grid.png") as grid:
         grid.load()
         assert grid.mode == "RGB" and grid.height > 3 * 192 and grid.width > 3 * 192
+
+
+def test_two_weights_one_grid_one_table(tmp_path, weights, second_weights, capsys):
+    data = tmp_path / "squares"
+    data.mkdir()
+    for name in PHOTOS[:2]:
+        square(name).save(data / (Path(name).stem + ".png"))
+    out = tmp_path / "eval"
+    rc = cli_main(["evaluate", "--data", str(data), "--weights", str(weights), str(second_weights),
+                   "--out", str(out), "--render-size", "64", "--device", "cpu", "--precision", "fp32", "--no-fid"])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    table = printed[printed.index("gray baseline"):]
+    assert table.index("gray baseline") < table.index("w.pt") < table.index("other.pt") < table.index("ground truth")
+
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["images"] == 2 and "model" not in summary
+    assert [(m["name"], m["stage"]) for m in summary["models"]] == [("w.pt", "pretrain"), ("other.pt", "gan")]
+    a, b = summary["models"]
+    assert a["psnr"] != b["psnr"]  # two different models, scored on the same photos
+    for m in summary["models"]:
+        assert m["psnr_vs_gray"] == pytest.approx(m["psnr"] - summary["gray_baseline"]["psnr"])
+        assert 0 <= m["false_color"] <= 1 and m["colorfulness_ratio"] > 0
+
+    with open(out / "per_image.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [(Path(r["file"]).stem, Path(r["weights"]).name) for r in rows] == [
+        (Path(p).stem, w) for p in PHOTOS[:2] for w in ("w.pt", "other.pt")]
+
+    with Image.open(out / "grid.png") as grid:  # truth | gray | w.pt | other.pt, 192 px squares
+        grid = grid.convert("RGB")
+        assert grid.size == (4 * 192 + 5 * 6, 18 + 2 * (192 + 6))
+        col = lambda i: np.asarray(grid.crop((6 + i * 198, 18, 6 + i * 198 + 192, 18 + 192)))  # noqa: E731
+        assert metrics.colorfulness(col(0)) > 10 and metrics.colorfulness(col(1)) < 1
+        assert np.abs(col(0).astype(int) - np.asarray(thumb(square(PHOTOS[0])))).max() <= 1
 
 
 def test_run_evaluation_fid_with_stub_and_limit(photo_dir, weights, tmp_path, monkeypatch):
