@@ -10,6 +10,8 @@ import torch
 from torchvision.utils import make_grid, save_image
 from tqdm.auto import tqdm
 
+from .. import checkpoint as ckpt
+
 
 class Callback:
     def on_train_begin(self, trainer) -> None: ...
@@ -17,6 +19,7 @@ class Callback:
     def on_step_end(self, trainer, losses: dict) -> None: ...
     def on_epoch_end(self, trainer, row: dict) -> None: ...
     def on_train_end(self, trainer) -> None: ...
+    def on_interrupt(self, trainer, completed_epoch: int) -> None: ...
 
 
 class ProgressBar(Callback):
@@ -79,7 +82,7 @@ class SampleGrid(Callback):
 
 class Checkpointer(Callback):
     """Every `every` epochs and at the end: the resumable checkpoint (runs/NAME/last.pt) and the
-    weights file (--out)."""
+    weights file (--out), both with the run's metadata. On an interrupt: the checkpoint alone."""
 
     def __init__(self, every: int = 1):
         self.every, self.saved = max(1, every), None
@@ -92,10 +95,29 @@ class Checkpointer(Callback):
         if trainer.history and self.saved != trainer.history[-1]["epoch"]:
             self.save(trainer, trainer.history[-1]["epoch"])
 
-    def save(self, trainer, epoch):
-        trainer.save_checkpoint(epoch)
-        trainer.save_weights(epoch)
-        self.saved = epoch
+    def on_interrupt(self, trainer, completed_epoch):
+        self.save(trainer, completed_epoch, weights=False)
+
+    @staticmethod
+    def meta(trainer, epoch: int) -> dict:
+        cfg = trainer.cfg
+        m = ckpt.make_meta(
+            stage=cfg.stage, task=trainer.task.name, backbone=trainer.backbone, size=cfg.size, epoch=epoch,
+            images_seen=trainer.base_images_seen + trainer.images_seen, data=trainer.data.source,
+            data_note=cfg.data_note, precision=trainer.precision, device=str(trainer.device), config=cfg.as_meta())
+        if trainer.init_meta:
+            m["init"] = {k: v for k, v in trainer.init_meta.items() if k != "config"}
+        if trainer.history:
+            m["val"] = {k: v for k, v in trainer.history[-1].items() if k.startswith("val_")}
+        return m
+
+    def save(self, trainer, epoch, weights: bool = True):
+        meta = self.meta(trainer, epoch)
+        ckpt.save_checkpoint(trainer.run_dir / "last.pt", meta=meta, epoch=epoch, history=trainer.history,
+                             parts=trainer.stage.parts())
+        if weights:
+            ckpt.save_weights(trainer.cfg.out, trainer.generator.state_dict(), meta, half=trainer.cfg.half)
+            self.saved = epoch
 
 
 class LossCurve(Callback):

@@ -11,30 +11,15 @@ from pathlib import Path
 
 import torch
 
-from .. import checkpoint as ckpt
 from ..device import prepare, resolve_precision
 from ..models import build_generator
 from . import distributed
 from .callbacks import Checkpointer, CSVLogger, LossCurve, ProgressBar, SampleGrid
 from .config import TrainConfig
-from .runs import Budget, default_workers, keep_previous, lr_factor
+from .runs import Budget, TrainingError, default_workers, keep_previous, lr_factor, restore, start_weights
 from .stages import STAGES, generate
 from .tasks import make_task
 
-
-class TrainingError(RuntimeError):
-    """Training cannot start or go on; the message says what is missing and what to do."""
-
-
-def _start_weights(cfg: TrainConfig) -> tuple[dict | None, dict]:
-    """(generator state, its metadata) the run starts from: cfg.init, required for the GAN stage."""
-    if cfg.init is None:
-        return None, {}
-    if not Path(cfg.init).is_file():
-        command = f"python pretrain.py --data {cfg.data} --out {cfg.init}" if cfg.stage == "gan" else "--init PATH"
-        raise TrainingError(f"{'Stage 2 starts from stage-1 weights, and ' if cfg.stage == 'gan' else ''}"
-                            f"{cfg.init} does not exist. Make it with:\n    {command}")
-    return ckpt.load_weights(cfg.init)
 
 
 class Trainer:
@@ -52,7 +37,7 @@ class Trainer:
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
 
-        init_state, self.init_meta = _start_weights(cfg)
+        init_state, self.init_meta = start_weights(cfg)
         self.base_images_seen = int(self.init_meta.get("images_seen", 0))
         self.backbone = self.init_meta.get("backbone", cfg.backbone)
         workers = default_workers(self.device) if cfg.workers < 0 else cfg.workers
@@ -72,7 +57,9 @@ class Trainer:
                                        lambda m: distributed.wrap(m, self.dist, self.device))
         self.run_dir = Path(cfg.run_dir)
         if cfg.resume:
-            self._resume(self.run_dir / "last.pt")
+            self.history, self.start_epoch, seen = restore(self.run_dir / "last.pt", self.stage.parts(), self.log)
+            self.steps = int(self.history[-1].get("steps", 0)) if self.history else 0
+            self.images_seen = seen - self.base_images_seen
         elif self.dist.main:
             keep_previous(Path(cfg.out), self.log)
             keep_previous(self.run_dir, self.log)
@@ -80,18 +67,6 @@ class Trainer:
         self.callbacks = [ProgressBar(progress), CSVLogger(self.run_dir / "log.csv"),
                           SampleGrid(self.run_dir / "samples"), Checkpointer(cfg.save_every),
                           LossCurve(self.run_dir / "loss_curve.png")] if self.dist.main else []
-
-    def _resume(self, last: Path) -> None:
-        if not last.is_file():
-            raise TrainingError(f"--resume: no checkpoint at {last}; start without --resume")
-        state = ckpt.load_checkpoint(last)
-        for name, part in self.stage.parts().items():
-            part.load_state_dict(state[name])
-        self.history = list(state["history"])
-        self.steps = int(self.history[-1].get("steps", 0)) if self.history else 0
-        self.start_epoch = int(state["epoch"]) + 1
-        self.images_seen = int(state["meta"].get("images_seen", 0)) - self.base_images_seen
-        self.log(f"Resumed from {last} after epoch {state['epoch']}")
 
     # ---- what the callbacks and the stages see ---------------------------------------------
     @torch.no_grad()
@@ -121,25 +96,6 @@ class Trainer:
         x, y = self.task.split(self.fixed_val[: self.cfg.samples], self.device)
         t = self.task
         return t.input_image(x).cpu(), t.output_image(x, self.predict(x)).cpu(), t.output_image(x, y).cpu()
-
-    def meta(self, epoch: int) -> dict:
-        m = ckpt.make_meta(
-            stage=self.cfg.stage, task=self.task.name, backbone=self.backbone, size=self.cfg.size, epoch=epoch,
-            images_seen=self.base_images_seen + self.images_seen, data=self.data.source,
-            data_note=self.cfg.data_note, precision=self.precision, device=str(self.device),
-            config=self.cfg.as_meta())
-        if self.init_meta:
-            m["init"] = {k: v for k, v in self.init_meta.items() if k != "config"}
-        if self.history:
-            m["val"] = {k: v for k, v in self.history[-1].items() if k.startswith("val_")}
-        return m
-
-    def save_checkpoint(self, epoch: int) -> Path:
-        return ckpt.save_checkpoint(self.run_dir / "last.pt", meta=self.meta(epoch), epoch=epoch,
-                                    history=self.history, parts=self.stage.parts())
-
-    def save_weights(self, epoch: int) -> Path:
-        return ckpt.save_weights(self.cfg.out, self.generator.state_dict(), self.meta(epoch), half=self.cfg.half)
 
     # ---- the loop ------------------------------------------------------------------------------
     def _event(self, name: str, *args) -> None:
@@ -200,8 +156,7 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             # the weights so far are kept; --resume repeats the unfinished epoch
-            if self.dist.main:
-                self.save_checkpoint(completed)
+            self._event("on_interrupt", completed)
             self.log(f"Interrupted in epoch {completed + 1}: weights kept in {self.run_dir / 'last.pt'}; "
                      f"continue with --resume")
             raise

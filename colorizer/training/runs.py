@@ -11,12 +11,29 @@ from pathlib import Path
 
 import torch
 
+from .. import checkpoint as ckpt
+
+
+class TrainingError(RuntimeError):
+    """Training cannot start or go on; the message says what is missing and what to do."""
+
 
 def default_workers(device: torch.device) -> int:
     cpus = os.cpu_count() or 1
     if device.type == "cuda":
         return min(16, cpus)
     return 0 if cpus <= 2 else min(4, cpus // 2)
+
+
+def start_weights(cfg) -> tuple[dict | None, dict]:
+    """(generator state, its metadata) the run starts from: cfg.init, required for the GAN stage."""
+    if cfg.init is None:
+        return None, {}
+    if not Path(cfg.init).is_file():
+        command = f"python pretrain.py --data {cfg.data} --out {cfg.init}" if cfg.stage == "gan" else "--init PATH"
+        raise TrainingError(f"{'Stage 2 starts from stage-1 weights, and ' if cfg.stage == 'gan' else ''}"
+                            f"{cfg.init} does not exist. Make it with:\n    {command}")
+    return ckpt.load_weights(cfg.init)
 
 
 def keep_previous(path: Path, log=print) -> Path | None:
@@ -65,3 +82,15 @@ def lr_factor(schedule: str, progress: float) -> float:
     if schedule != "cosine":
         return 1.0
     return 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+def restore(last: Path, parts: dict, log=print) -> tuple[list[dict], int, int]:
+    """Load a run's last.pt into its parts (networks, optimizers) ->
+    (history, first epoch still to train, photos seen over all stages)."""
+    if not Path(last).is_file():
+        raise TrainingError(f"--resume: no checkpoint at {last}; start without --resume")
+    state = ckpt.load_checkpoint(last)
+    for name, part in parts.items():
+        part.load_state_dict(state[name])
+    log(f"Resumed from {last} after epoch {state['epoch']}")
+    return list(state["history"]), int(state["epoch"]) + 1, int(state["meta"].get("images_seen", 0))
