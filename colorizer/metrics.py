@@ -4,7 +4,7 @@ Every metric takes either one image as a channel-last numpy array (or PIL image)
 a float, or a batch of tensors (B, C, H, W), and returns a tensor (B,) with one value per image.
 Numpy images are turned into a one-image float64 batch first, so both go through the same code:
 
-  - RGB: numpy uint8 in 0-255 (or float already in [0, 1]); tensors float in [0, 1].
+  - RGB: uint8 in 0-255, or float already in [0, 1] (tensors: float in [0, 1], bf16 too).
   - ab: CIELAB units (about -110 to 110), numpy (H, W, 2) or tensors (B, 2, H, W); `lab_ab`
     gives them from RGB (kornia; in float64 it matches scikit-image's rgb2lab to ~1e-13).
 
@@ -28,11 +28,13 @@ AB_ERROR_MIN = 25.0   # ...and predicted ab at least this far from the truth's a
 
 
 def _batch(x) -> tuple[torch.Tensor, bool]:
-    """A (B, C, H, W) tensor as it is (float), or one channel-last image -> a (1, C, H, W) float64
-    tensor (uint8 scaled to [0, 1]); the flag says the input was one image."""
+    """A (B, C, H, W) tensor as it is (as float), or one channel-last image -> a (1, C, H, W) float64
+    tensor; uint8 either way is scaled to [0, 1]. The flag says the input was one image."""
     if isinstance(x, torch.Tensor):
         if x.dim() != 4:
             raise ValueError(f"expected a (B, C, H, W) tensor, got shape {tuple(x.shape)}")
+        if x.dtype == torch.uint8:
+            return x.double() / 255.0, False
         return (x if x.dtype in (torch.float32, torch.float64) else x.float()), False
     arr = np.asarray(x)
     if arr.ndim != 3:

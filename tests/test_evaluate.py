@@ -173,6 +173,8 @@ def test_numpy_and_tensor_inputs_agree():
             for i in range(2):
                 one = score(Image.fromarray(preds[i]), Image.fromarray(truths[i]))[key]
                 assert float(values[i]) == pytest.approx(one, rel=tol, abs=tol), (key, dtype, i)
+    as_uint8 = torch.from_numpy(np.stack(truths)).permute(0, 3, 1, 2)  # uint8 batches are 0-255, like numpy
+    assert metrics.colorfulness(as_uint8).tolist() == pytest.approx([metrics.colorfulness(t) for t in truths])
     ab = metrics.lab_ab(as_tensor(truths, torch.float32))
     assert ab.shape == (2, 2, 64, 64) and metrics.lab_ab(truths[0]).shape == (64, 64, 2)
     assert metrics.false_color_rate(ab, ab).tolist() == [0.0, 0.0]
