@@ -69,7 +69,7 @@ class PatchDiscriminator(nn.Module):
     At 256 px the output is a 30x30 map of real/fake logits, one per ~70 px patch.
     """
 
-    def __init__(self, in_channels: int = 3, filters: int = 64, n_down: int = 3):
+    def __init__(self, in_channels: int = 3, filters: int = 64, n_down: int = 3, spectral_norm: bool = False):
         super().__init__()
         layers: list[nn.Module] = [nn.Conv2d(in_channels, filters, 4, 2, 1), nn.LeakyReLU(0.2, True)]
         mult = 1
@@ -82,8 +82,7 @@ class PatchDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, True),
             ]
         layers.append(nn.Conv2d(filters * mult, 1, 4, 1, 1))
-        self.model = nn.Sequential(*layers)
-        for m in self.modules():
+        for m in layers:
             if isinstance(m, nn.Conv2d):
                 nn.init.normal_(m.weight, 0.0, 0.02)
                 if m.bias is not None:
@@ -91,6 +90,9 @@ class PatchDiscriminator(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.normal_(m.weight, 1.0, 0.02)
                 nn.init.zeros_(m.bias)
+        if spectral_norm:  # each convolution's largest singular value held at 1: a smoother critic
+            layers = [nn.utils.parametrizations.spectral_norm(m) if isinstance(m, nn.Conv2d) else m for m in layers]
+        self.model = nn.Sequential(*layers)
 
     def forward(self, condition: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         """condition: the generator's input (L); output: a real or generated target (ab)."""

@@ -169,3 +169,41 @@ def test_stage1_can_continue_from_weights(tmp_path, photo_dir):
     t.fit()
     meta = read_meta(more.out)
     assert meta["images_seen"] == read_meta(first.out)["images_seen"] + 4 and meta["init"]["stage"] == "pretrain"
+
+
+def test_gan_with_moving_average_and_spectral_norm_saves_the_average(tmp_path, photo_dir, monkeypatch):
+    from colorizer.training.tasks import Colorization
+
+    summary, calls = Colorization.val_summary, []
+    monkeypatch.setattr(Colorization, "val_summary",  # the real metrics, and a score rising each epoch
+                        lambda self, means: dict(summary(self, means), score=len(calls.append(1) or calls)))
+    pre = _cfg(tmp_path, photo_dir, max_steps=1)
+    train(pre, progress=False, log=lambda s: None)
+    gan = _cfg(tmp_path, photo_dir, stage="gan", init=pre.out, out=tmp_path / "weights" / "gan.pt",
+               run_dir=tmp_path / "runs" / "gan", epochs=2, ema=0.5, d_spectral_norm=True)
+    t = Trainer(gan, progress=False, log=lambda s: None)
+    history = t.fit()
+    assert {"val_psnr_gain", "val_colorful_share", "val_false_color"} <= set(history[-1])
+    assert 0 <= history[-1]["val_false_color"] <= 1 and history[-1]["val_colorful_share"] > 0
+    state, meta = load_weights(gan.out)
+    assert meta["epoch"] == 2 and meta["kept"].startswith("best")
+    avg = {k: v.float() for k, v in t.stage.ema.module.state_dict().items()}
+    raw = t.generator.state_dict()  # the file holds the average, not the raw generator
+    assert all(torch.equal(state[k], avg[k]) for k in state)
+    assert any(not torch.equal(state[k], raw[k].float()) for k in state if raw[k].is_floating_point())
+    ck = load_checkpoint(gan.run_dir / "last.pt")
+    assert "ema" in ck and any("parametrizations" in k for k in ck["discriminator"])
+    gan.resume, gan.epochs = True, 3  # the average and the critic's spectral norm come back
+    t2 = Trainer(gan, progress=False, log=lambda s: None)
+    assert all(torch.equal(a, b) for a, b in zip(t2.stage.ema.state_dict().values(), ck["ema"].values()))
+
+
+def test_best_epoch_by_validation_score_is_kept(tmp_path, photo_dir, monkeypatch):
+    from colorizer.training.tasks import Colorization
+
+    scores = iter([1.0, 3.0, 2.0])  # epoch 2 is the best
+    monkeypatch.setattr(Colorization, "val_summary", lambda self, means: dict(means, score=next(scores)))
+    cfg = _cfg(tmp_path, photo_dir, epochs=3, keep="best")
+    train(cfg, progress=False, log=lambda s: None)
+    assert read_meta(cfg.out)["epoch"] == 2
+    assert load_checkpoint(cfg.run_dir / "last.pt")["epoch"] == 3

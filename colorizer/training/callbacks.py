@@ -81,22 +81,34 @@ class SampleGrid(Callback):
 
 
 class Checkpointer(Callback):
-    """Every `every` epochs and at the end: the resumable checkpoint (runs/NAME/last.pt) and the
-    weights file (--out), both with the run's metadata. On an interrupt: the checkpoint alone."""
+    """Every `every` epochs and at the end: the resumable checkpoint (runs/NAME/last.pt). The weights
+    file (--out) at the same times (keep="last"), or whenever an epoch beats every earlier one on
+    the validation score (keep="best"). On an interrupt: the checkpoint alone."""
 
-    def __init__(self, every: int = 1):
-        self.every, self.saved = max(1, every), None
+    def __init__(self, every: int = 1, keep: str = "last"):
+        self.every, self.keep, self.saved = max(1, every), keep, None
 
     def on_epoch_end(self, trainer, row):
-        if row["epoch"] % self.every == 0 or row["epoch"] == trainer.cfg.epochs:
-            self.save(trainer, row["epoch"])
+        epoch = row["epoch"]
+        due = epoch % self.every == 0 or epoch == trainer.cfg.epochs
+        if self.keep == "best" and self._is_best(trainer.history, row):
+            self.save(trainer, epoch, weights=True)
+        elif due:
+            self.save(trainer, epoch, weights=self.keep == "last")
 
     def on_train_end(self, trainer):
         if trainer.history and self.saved != trainer.history[-1]["epoch"]:
-            self.save(trainer, trainer.history[-1]["epoch"])
+            self.save(trainer, trainer.history[-1]["epoch"], weights=self.keep == "last")
 
     def on_interrupt(self, trainer, completed_epoch):
         self.save(trainer, completed_epoch, weights=False)
+
+    @staticmethod
+    def _is_best(history: list[dict], row: dict) -> bool:
+        score = row.get("val_score")
+        if score is None:  # no validation photos: the last epoch is the best we know
+            return True
+        return all(score > r.get("val_score", float("-inf")) for r in history if r is not row)
 
     @staticmethod
     def meta(trainer, epoch: int) -> dict:
@@ -115,9 +127,10 @@ class Checkpointer(Callback):
         meta = self.meta(trainer, epoch)
         ckpt.save_checkpoint(trainer.run_dir / "last.pt", meta=meta, epoch=epoch, history=trainer.history,
                              parts=trainer.stage.parts())
+        self.saved = epoch
         if weights:
-            ckpt.save_weights(trainer.cfg.out, trainer.generator.state_dict(), meta, half=trainer.cfg.half)
-            self.saved = epoch
+            meta["kept"] = f"{self.keep} epoch" + (" by validation score" if self.keep == "best" else "")
+            ckpt.save_weights(trainer.cfg.out, trainer.stage.model.state_dict(), meta, half=trainer.cfg.half)
 
 
 class LossCurve(Callback):

@@ -14,9 +14,9 @@ EXAMPLE_EPOCHS = 3                 # on those few photos a run is a smoke test o
 
 STAGES = ("pretrain", "gan")
 STAGE_DEFAULTS = {
-    "pretrain": dict(lr=1e-4, betas=(0.9, 0.999),
+    "pretrain": dict(lr=1e-4, betas=(0.9, 0.999), keep="last",
                      out=Path("weights/generator_pretrained.pt"), run_dir=Path("runs/pretrain")),
-    "gan": dict(lr=2e-4, betas=(0.5, 0.999), init=Path("weights/generator_pretrained.pt"),
+    "gan": dict(lr=2e-4, betas=(0.5, 0.999), keep="best", init=Path("weights/generator_pretrained.pt"),
                 out=Path("weights/colorizer_gan.pt"), run_dir=Path("runs/gan")),
 }
 
@@ -42,6 +42,11 @@ class TrainConfig:
     betas: tuple[float, float] | None = None  # Adam betas of both networks (stage default)
     l1_weight: float = 100.0             # gan: generator loss = GAN + l1_weight * L1
     gan_mode: str = "bce"                # bce | lsgan
+    d_spectral_norm: bool = False        # gan: spectral norm on the discriminator's convolutions
+    ema: float = 0.0                     # decay of an exponential moving average of the generator
+                                         # (0: off); validation and the saved weights use the average
+    keep: str | None = None              # which weights --out holds: "last" epoch, or the "best" by
+                                         # the task's validation score (stage default)
     device: str = "auto"
     precision: str = "auto"              # auto | bf16 | fp32
     workers: int = -1                    # -1: pick from the machine
@@ -68,6 +73,10 @@ class TrainConfig:
             if value is not None and not isinstance(value, Path):
                 setattr(self, key, Path(value))
         self.betas = tuple(self.betas)
+        if self.keep not in ("last", "best"):
+            raise ValueError(f"keep must be 'last' or 'best', not {self.keep!r}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema is a decay in [0, 1), not {self.ema}")
 
     def as_meta(self) -> dict:
         d = asdict(self)

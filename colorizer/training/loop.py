@@ -65,18 +65,18 @@ class Trainer:
             keep_previous(self.run_dir, self.log)
         self.fixed_val = next(iter(self.data.val), None)
         self.callbacks = [ProgressBar(progress), CSVLogger(self.run_dir / "log.csv"),
-                          SampleGrid(self.run_dir / "samples"), Checkpointer(cfg.save_every),
+                          SampleGrid(self.run_dir / "samples"), Checkpointer(cfg.save_every, cfg.keep),
                           LossCurve(self.run_dir / "loss_curve.png")] if self.dist.main else []
 
     # ---- what the callbacks and the stages see ---------------------------------------------
     @torch.no_grad()
     def predict(self, x: torch.Tensor) -> torch.Tensor:
-        """The generator in eval mode on a batch (validation, samples)."""
-        self.generator.eval()
+        """The generator that is saved (the moving average with --ema), in eval mode, on a batch."""
+        model = self.stage.model.eval()
         try:
-            return generate(self.generator, x, self.device, self.precision).float()
+            return generate(model, x, self.device, self.precision).float()
         finally:
-            self.generator.train()
+            model.train()
 
     def validate(self) -> dict:
         totals, n = {}, 0
@@ -87,7 +87,7 @@ class Trainer:
             for k, v in self.task.val_metrics(x, self.predict(x), y).items():
                 totals[k] = totals.get(k, 0.0) + v
             n += x.shape[0]
-        return {f"val_{k}": v / n for k, v in totals.items()} if n else {}
+        return {f"val_{k}": v for k, v in self.task.val_summary({k: v / n for k, v in totals.items()}).items()} if n else {}
 
     def sample_images(self):
         """(input, prediction, truth) RGB batches of the fixed validation photos, or None."""

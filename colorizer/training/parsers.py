@@ -41,6 +41,12 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--lr", type=float, default=d.lr, help="generator Adam learning rate (default %(default)s)")
     p.add_argument("--lr-schedule", default=d.lr_schedule, choices=["constant", "cosine"],
                    help="constant, or cosine decay over --epochs (or --time-limit, whichever ends first)")
+    p.add_argument("--ema", type=float, default=d.ema, metavar="DECAY",
+                   help="keep an exponential moving average of the generator (e.g. 0.999); validation, samples "
+                        "and the saved weights use it (default %(default)s: off)")
+    p.add_argument("--keep", default=d.keep, choices=["last", "best"],
+                   help="what --out holds: the last epoch's weights, or the best by the validation score "
+                        "(PSNR gain over gray, colorfulness, false color; see log.csv) (default %(default)s)")
     p.add_argument("--device", default=d.device, help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 autocast on CPU and on GPUs that have it (about 3x faster on CPU), else fp32")
@@ -83,6 +89,7 @@ def gan_parser() -> argparse.ArgumentParser:
     p.add_argument("--l1-weight", type=float, default=d.l1_weight,
                    help="weight of L1 beside the GAN loss (default %(default)s)")
     p.add_argument("--gan-mode", default=d.gan_mode, choices=["bce", "lsgan"], help="GAN loss (default %(default)s)")
+    p.add_argument("--d-spectral-norm", action="store_true", help="spectral norm on the discriminator's convolutions")
     return p
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..device import autocast, prepare
 from ..models import PatchDiscriminator
@@ -28,7 +29,8 @@ def gan_loss(logits: torch.Tensor, real: bool, mode: str) -> torch.Tensor:
 
 class L1Stage:
     """The generator alone. `wrap` puts a module in DDP when distributed (identity otherwise);
-    the steps run the wrapped modules, checkpoints hold the plain ones."""
+    the steps run the wrapped modules, checkpoints hold the plain ones. With cfg.ema, a moving
+    average of the generator follows each step; `model` (what is validated and saved) is then it."""
 
     name = "pretrain"
 
@@ -37,10 +39,25 @@ class L1Stage:
         self.generator = generator
         self.g_train = wrap(generator)
         self.opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
+        self.ema = (AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+                    if cfg.ema else None)
+
+    @property
+    def model(self) -> torch.nn.Module:
+        """The generator to validate and save: the moving average when there is one."""
+        return self.ema.module if self.ema is not None else self.generator
 
     # what checkpoints hold: name -> object with state_dict / load_state_dict
     def parts(self) -> dict:
-        return {"generator": self.generator, "opt_g": self.opt_g}
+        parts = {"generator": self.generator, "opt_g": self.opt_g}
+        return dict(parts, ema=self.ema) if self.ema is not None else parts
+
+    def _step_g(self, loss: torch.Tensor) -> None:
+        self.opt_g.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_g.step()
+        if self.ema is not None:
+            self.ema.update_parameters(self.generator)
 
     def optimizers(self) -> list[tuple[torch.optim.Optimizer, float]]:
         """(optimizer, its base learning rate), for the schedule."""
@@ -56,9 +73,7 @@ class L1Stage:
 
     def step(self, x: torch.Tensor, y: torch.Tensor) -> dict:
         loss = self.task.reconstruction_loss(self.forward(x), y)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
+        self._step_g(loss)
         return {"train_l1": loss.item()}
 
 
@@ -69,7 +84,8 @@ class GANStage(L1Stage):
 
     def __init__(self, cfg, task, generator, device, precision, wrap):
         super().__init__(cfg, task, generator, device, precision, wrap)
-        self.discriminator = prepare(PatchDiscriminator(task.in_channels + task.out_channels), device)
+        self.discriminator = prepare(PatchDiscriminator(task.in_channels + task.out_channels,
+                                                        spectral_norm=cfg.d_spectral_norm), device)
         self.d_train = wrap(self.discriminator)
         self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
 
@@ -97,10 +113,7 @@ class GANStage(L1Stage):
         D.requires_grad_(False)
         loss_gan = gan_loss(self._judge(x, fake), True, cfg.gan_mode)
         loss_rec = self.task.reconstruction_loss(fake, y)
-        loss_g = loss_gan + cfg.l1_weight * loss_rec
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        self._step_g(loss_gan + cfg.l1_weight * loss_rec)
         return {"train_d": loss_d.item(), "train_g_gan": loss_gan.item(), "train_l1": loss_rec.item()}
 
 

@@ -4,7 +4,8 @@ A task says what differs between image-to-image problems, and nothing else:
 - which photos it reads and how a loader batch becomes (input, target) tensors on the device,
 - the generator's input and output channels (the discriminator sees both, concatenated),
 - the reconstruction loss (the GAN loss is the same for every task, see stages.py),
-- how an input and a prediction become RGB images (sample grids), and its validation metrics.
+- how an input and a prediction become RGB images (sample grids), its validation metrics and
+  the one validation score (higher is better) that picks the weights to keep.
 
 Colorization is one task (L -> ab). Another (paired translation, color hints) is a new class
 with the same methods, registered in TASKS; the loop and the stages do not change.
@@ -18,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
+from .. import metrics
 from ..color import AB_SCALE, gray_rgb, lab_norm_to_rgb, rgb_to_lab_norm
 from ..data import make_loaders, resolve_data, scan_photos, split_files
 from ..device import to_input
@@ -45,6 +47,7 @@ class Task(Protocol):
     def input_image(self, x: torch.Tensor) -> torch.Tensor: ...
     def output_image(self, x: torch.Tensor, pred: torch.Tensor) -> torch.Tensor: ...
     def val_metrics(self, x: torch.Tensor, pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]: ...
+    def val_summary(self, means: dict[str, float]) -> dict[str, float]: ...
 
 
 class Colorization:
@@ -81,16 +84,31 @@ class Colorization:
         return lab_norm_to_rgb(x, pred.float().clamp(-1, 1))
 
     def val_metrics(self, x, pred, target):
-        """Sums over the batch (the loop divides by the number of photos): L1 on normalised ab,
-        PSNR on RGB, mean chroma (CIELAB units) of the prediction and of the truth."""
+        """Sums over the batch (the loop divides by the number of photos): L1 on normalised ab, PSNR
+        on RGB (the model's and the gray photo's), mean chroma (CIELAB units), colorfulness of the
+        prediction and of the truth, and the false-color rate (metrics.py)."""
         pred = pred.float().clamp(-1, 1)
-        mse = ((self.output_image(x, pred) - self.output_image(x, target)) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-        return {
+        rgb_pred, rgb_true = self.output_image(x, pred), self.output_image(x, target)
+        sums = {
             "l1": F.l1_loss(pred, target, reduction="sum").item() / target[0].numel(),
-            "psnr": (10 * torch.log10(1.0 / mse)).sum().item(),
-            "chroma_pred": (pred.norm(dim=1).mean((1, 2)) * AB_SCALE).sum().item(),
-            "chroma_true": (target.norm(dim=1).mean((1, 2)) * AB_SCALE).sum().item(),
+            "psnr": metrics.psnr(rgb_pred, rgb_true),
+            "psnr_gray": metrics.psnr(self.input_image(x), rgb_true),
+            "chroma_pred": pred.norm(dim=1).mean((1, 2)) * AB_SCALE,
+            "chroma_true": target.norm(dim=1).mean((1, 2)) * AB_SCALE,
+            "colorful_pred": metrics.colorfulness(rgb_pred),
+            "colorful_true": metrics.colorfulness(rgb_true),
+            "false_color": metrics.false_color_rate(metrics.lab_ab(rgb_pred), metrics.lab_ab(rgb_true)),
         }
+        return {k: float(v.sum()) if torch.is_tensor(v) else v for k, v in sums.items()}
+
+    def val_summary(self, means):
+        """Adds the PSNR gain over gray, colorfulness as a share of the truth's, and the score that
+        picks the weights to keep: gain (dB) + 2 x colorfulness share (up to 1) - 20 x false color.
+        A point of false color costs 0.2 dB; the full colorfulness of the truth is worth 2 dB."""
+        gain = means["psnr"] - means["psnr_gray"]
+        share = means["colorful_pred"] / max(means["colorful_true"], 1e-6)
+        score = gain + 2.0 * min(share, 1.0) - 20.0 * means["false_color"]
+        return dict(means, psnr_gain=gain, colorful_share=share, score=score)
 
 
 TASKS = {"colorize": Colorization}
