@@ -90,7 +90,10 @@ class PhotoDataset(Dataset):
         return len(self.files)
 
     def load(self, path: Path) -> Image.Image:
-        with Image.open(path) as img:
+        """The photo as RGB; PhotoTooLarge (naming it) above the pixel cap, checked before decoding."""
+        from .images import open_image
+
+        with open_image(path) as img:
             target = round(self.size * self.scale)
             img.draft("RGB", (target, target))  # JPEG: decode at reduced size when large
             return to_rgb(img.copy() if img.mode == "RGB" else img)

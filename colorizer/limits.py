@@ -1,0 +1,26 @@
+"""The serving rules in one place: what photos are accepted, how large, at what render sizes,
+and what the results are called. The CLI, the page, the API and training read them from here.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+UPLOAD_TYPES = tuple(ext.lstrip(".") for ext in PHOTO_EXTENSIONS)  # jpg jpeg png webp bmp tif tiff
+
+# Refuse photos above 50 megapixels, from the header, before decoding. This stays below Pillow's
+# own guard (Image.MAX_IMAGE_PIXELS, about 89 MP by default), which is left as it is.
+MAX_PIXELS = 50_000_000
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a 50 MP uncompressed 16-bit TIFF stays below this
+
+MIN_RENDER_SIZE, MAX_RENDER_SIZE = 32, 1024  # short side the colors are predicted at
+DEFAULT_RENDER_SIZE = 256  # when the weights do not say what size they were trained at
+
+ACCEPTED = f"jpg, png, webp, bmp or tiff, up to {MAX_PIXELS / 1e6:.0f} megapixels"  # for people to read
+
+RESULT_SUFFIX = "_color.png"  # 'old photo.jpg' -> 'old photo_color.png' (CLI, page and API)
+
+
+def result_name(name: str | Path) -> str:
+    """The file name a colorized photo is saved under: 'old.jpg' -> 'old_color.png'."""
+    return f"{Path(name).stem}{RESULT_SUFFIX}"
