@@ -1,7 +1,8 @@
 """The web page: `streamlit run streamlit_app.py`.
 
-Layout only; the work is done in colorizer/ (app_logic, infer, images). Weights are looked
-for in $COLORIZER_WEIGHTS_DIR (default weights/).
+Layout only; the work is done in colorizer/ (app_logic, infer, images). The weights preselected
+are the ones the CLI and the API would use (infer.resolve_weights: $COLORIZER_WEIGHTS, else the
+best in $COLORIZER_WEIGHTS_DIR, default weights/); the others in that folder can be picked.
 """
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ import streamlit as st
 
 from colorizer import app_logic as logic
 from colorizer.checkpoint import WeightsError
-from colorizer.images import MAX_PIXELS, PhotoError
-from colorizer.infer import Colorizer, no_weights_message
+from colorizer.images import PhotoError
+from colorizer.infer import WEIGHTS_DIR_ENV, Colorizer, default_render_size, no_weights_message, weights_folder
+from colorizer.limits import ACCEPTED, UPLOAD_TYPES
 
 st.set_page_config(page_title="Colorizer", page_icon="🎨", layout="wide")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def weights_choices(folder: str, signature: tuple) -> list[logic.WeightsInfo]:
-    return logic.list_weights(folder)
+    """Read again whenever a weights file (or $COLORIZER_WEIGHTS) changes: signature says so."""
+    return logic.weights_choices(folder)
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
@@ -28,23 +31,28 @@ def load_model(path: str, signature: tuple) -> Colorizer:
 
 st.title("Colorize black-and-white photos")
 
-folder = logic.weights_dir()
-choices = weights_choices(str(folder), logic.folder_signature(folder))
+folder = weights_folder()
+try:
+    choices = weights_choices(str(folder), logic.folder_signature(folder))
+except WeightsError as err:
+    st.error(f"These weights could not be loaded: {err}")
+    st.stop()
 if not choices:
     st.warning(no_weights_message(folder).replace(", or pass --weights PATH", "") + " Then reload this page.")
     st.code("python pretrain.py      # stage 1: L1 only, writes weights/generator_pretrained.pt\n"
             "python train_gan.py     # stage 2: GAN, starts from stage 1", language="bash")
-    st.caption(f"The page looks for *.pt files in `{folder}/` (set {logic.WEIGHTS_DIR_ENV} to look elsewhere).")
+    st.caption(f"The page looks for *.pt files in `{folder}/` (set {WEIGHTS_DIR_ENV} to look elsewhere).")
     st.stop()
 
 by_path = {str(c.path): c for c in choices}
 with st.sidebar:
     st.header("Settings")
     chosen = st.selectbox("Weights", list(by_path), format_func=lambda p: by_path[p].label,
-                          help=f"Every model in `{folder}/`, best first.")
+                          help=f"First the one the CLI and the API would use, then every other model in "
+                               f"`{folder}/`, best first.")
     info = by_path[chosen]
     render_size = st.select_slider(
-        "Render size", options=logic.render_size_options(info.meta), value=logic.default_render_size(info.meta),
+        "Render size", options=logic.render_size_options(info.meta), value=default_render_size(info.meta),
         format_func=lambda s: logic.render_size_label(s, info.meta),
         help="The size colors are predicted at: larger is slower, sometimes richer. "
              "The output always has the photo's own size.")
@@ -56,9 +64,9 @@ try:
 except WeightsError as err:
     st.error(f"These weights could not be loaded: {err}")
     st.stop()
-st.sidebar.caption(f"Model on {model.device.type} ({model.precision}); photos up to {MAX_PIXELS / 1e6:.0f} MP.")
+st.sidebar.caption(f"Model on {model.device.type} ({model.precision}); photos: {ACCEPTED}.")
 
-uploads = st.file_uploader("Photos (jpg, png, webp, bmp, tiff)", type=list(logic.UPLOAD_TYPES),
+uploads = st.file_uploader(f"Photos ({ACCEPTED})", type=list(UPLOAD_TYPES),
                            accept_multiple_files=True)
 if not uploads:
     st.info("Upload one or more photos: each is shown beside its colorized version, ready to download.")

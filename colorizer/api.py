@@ -7,9 +7,10 @@
     GET  /results/{user_id}/{id}    -> image/png
 
 Errors are JSON {"detail": ...}: 400 unreadable image, 413 too large, 422 missing or bad field,
-404 unknown result, 503 no weights. Weights: $COLORIZER_WEIGHTS (a file), else the best in
-$COLORIZER_WEIGHTS_DIR (default weights/); loaded once, at the first /colorize. Results are kept
-in memory for the life of the server, capped per user and in total.
+404 unknown result, 503 no weights. Weights: infer.resolve_weights, as for the CLI and the page
+($COLORIZER_WEIGHTS, a file, else the best in $COLORIZER_WEIGHTS_DIR, default weights/); loaded
+once, at the first /colorize. Results are kept in memory for the life of the server, capped per
+user and in total.
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ from fastapi.responses import JSONResponse, Response
 
 from . import app_logic as logic
 from .checkpoint import WeightsError
-from .images import MAX_PIXELS, PhotoError
-from .infer import Colorizer, default_weights
+from .images import PhotoError, PhotoTooLarge
+from .infer import Colorizer, resolve_weights
+from .limits import ACCEPTED, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE
 
 USER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,128}$")
 
@@ -94,20 +96,10 @@ class ModelHolder:
         self._load_lock = threading.Lock()
         self.run_lock = threading.Lock()  # one photo at a time: memory stays bounded
 
-    @property
-    def weights_dir(self) -> Path:
-        return self._weights_dir or logic.weights_dir()
-
     def path(self) -> Path:
-        """The weights file to use, or WeightsError saying what to run."""
+        """The weights file to use (infer.resolve_weights), or WeightsError saying what to run."""
         if self._path is None:
-            chosen = self._weights or logic.weights_file()
-            if chosen is not None:
-                if not chosen.is_file():
-                    raise WeightsError(f"{chosen}: no such weights file (set by {logic.WEIGHTS_ENV})")
-                self._path = chosen
-            else:
-                self._path = default_weights(self.weights_dir)
+            self._path = resolve_weights(self._weights, self._weights_dir)
         return self._path
 
     def get(self) -> Colorizer:
@@ -149,10 +141,10 @@ def create_app(weights: str | Path | None = None, weights_dir: str | Path | None
         return out
 
     @app.post("/colorize", responses={200: {"content": {"image/png": {}}}})
-    def colorize(image: UploadFile = File(..., description="the photo (jpg, png, webp, bmp, tiff)"),
+    def colorize(image: UploadFile = File(..., description=f"the photo: {ACCEPTED}"),
                  user_id: str | None = Form(None, description="who the result is kept for"),
                  userID: str | None = Form(None, description="the same as user_id (older clients)"),  # noqa: N803
-                 render_size: int | None = Form(None, ge=32, le=1024),
+                 render_size: int | None = Form(None, ge=MIN_RENDER_SIZE, le=MAX_RENDER_SIZE),
                  saturation: float = Form(1.0, ge=0.0, le=3.0)):
         uid = (user_id if user_id is not None else userID or "").strip()
         if not uid:
@@ -160,18 +152,18 @@ def create_app(weights: str | Path | None = None, weights_dir: str | Path | None
         if not USER_ID.match(uid):
             return _error(422, "user_id: 1 to 128 characters among letters, digits and . _ @ -")
         name = logic.safe_name(image.filename, "upload")
-        if image.size is not None and image.size > logic.MAX_UPLOAD_BYTES:
+        if image.size is not None and image.size > MAX_UPLOAD_BYTES:
             return _error(413, f"{name}: {image.size / 2**20:.0f} MB is above the "
-                               f"{logic.MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
+                               f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
         try:
             model = holder.get()
         except WeightsError as err:
             return _error(503, str(err))
-        data = image.file.read(logic.MAX_UPLOAD_BYTES + 1)
+        data = image.file.read(MAX_UPLOAD_BYTES + 1)
         try:
             with holder.run_lock:
                 result = logic.colorize_photo(model, data, name, render_size, saturation, max_pixels=MAX_PIXELS)
-        except logic.PhotoTooLarge as err:
+        except PhotoTooLarge as err:
             return _error(413, str(err))
         except PhotoError as err:
             return _error(400, str(err))

@@ -17,15 +17,12 @@ from typing import Iterable
 
 from PIL import Image
 
-from .checkpoint import ranked_weights
-from .images import MAX_PIXELS, PHOTO_EXTENSIONS, PhotoError, PhotoTooLarge, is_grayscale, open_photo
+from .checkpoint import WeightsError, ranked_weights, read_meta
+from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
+from .infer import WEIGHTS_ENV, gray_baseline, resolve_weights, weights_folder
+from .limits import MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, result_name
 
-WEIGHTS_DIR_ENV = "COLORIZER_WEIGHTS_DIR"  # folder searched for *.pt (default: weights)
-WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is (API)
-UPLOAD_TYPES = tuple(ext.lstrip(".") for ext in PHOTO_EXTENSIONS)  # jpg jpeg png webp bmp tif tiff
 RENDER_SIZES = (128, 192, 256, 384, 512)
-DEFAULT_RENDER_SIZE = 256
-MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a 50 MP uncompressed 16-bit TIFF stays below this
 PREVIEW_SIDE = 1600  # long side of the images shown on the page (downloads keep full size)
 GRAYED_NOTE = "already in color: turned gray first"
 STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN"}
@@ -33,26 +30,19 @@ STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN"}
 
 # ---- weights ------------------------------------------------------------------------------
 
-def weights_dir() -> Path:
-    """The folder the page and the API look in: $COLORIZER_WEIGHTS_DIR, else weights/."""
-    return Path(os.environ.get(WEIGHTS_DIR_ENV) or "weights")
-
-
-def weights_file() -> Path | None:
-    """$COLORIZER_WEIGHTS when set (one file chosen by hand), else None."""
-    value = os.environ.get(WEIGHTS_ENV)
-    return Path(value) if value else None
-
-
 def folder_signature(folder: str | Path) -> tuple:
-    """(name, size, mtime) of every *.pt in folder: changes whenever a weights file does."""
+    """(name, size, mtime) of every *.pt in folder, and of $COLORIZER_WEIGHTS when set: changes
+    whenever a weights file the page may use does."""
     out = []
-    for p in sorted(Path(folder).glob("*.pt")):
+    files = sorted(Path(folder).glob("*.pt"))
+    if os.environ.get(WEIGHTS_ENV):
+        files.append(Path(os.environ[WEIGHTS_ENV]))
+    for p in files:
         try:
             st = p.stat()
         except OSError:
             continue
-        out.append((p.name, st.st_size, st.st_mtime_ns))
+        out.append((str(p), st.st_size, st.st_mtime_ns))
     return tuple(out)
 
 
@@ -97,19 +87,31 @@ def list_weights(folder: str | Path) -> list[WeightsInfo]:
     return [WeightsInfo(p, meta, describe_weights(p, meta)) for p, meta in ranked_weights(folder)]
 
 
+def weights_choices(weights_dir: str | Path | None = None) -> list[WeightsInfo]:
+    """What the page offers: the file infer.resolve_weights picks (as the CLI and the API would)
+    first, then the other usable weights in the folder, best first. [] when there are none;
+    WeightsError when $COLORIZER_WEIGHTS names a file that is missing or not weights."""
+    listed = list_weights(weights_folder(weights_dir))
+    try:
+        chosen = resolve_weights(None, weights_dir, ranked=[w.path for w in listed])
+    except WeightsError:
+        if os.environ.get(WEIGHTS_ENV):
+            raise
+        return []  # no weights at all: the page says what to run
+    first = [w for w in listed if w.path.resolve() == chosen.resolve()]
+    if not first:
+        meta = read_meta(chosen)
+        first = [WeightsInfo(chosen, meta, describe_weights(chosen, meta))]
+    return first + [w for w in listed if w is not first[0]]
+
+
 def render_size_options(meta: dict | None = None) -> list[int]:
     """Render sizes offered: the usual ones plus the size the weights were trained at."""
     sizes = set(RENDER_SIZES)
     trained = (meta or {}).get("size")
-    if isinstance(trained, int) and 32 <= trained <= 1024:
+    if isinstance(trained, int) and MIN_RENDER_SIZE <= trained <= MAX_RENDER_SIZE:
         sizes.add(trained)
     return sorted(sizes)
-
-
-def default_render_size(meta: dict | None = None) -> int:
-    """The size the weights were trained at (what they know best), else 256."""
-    trained = (meta or {}).get("size")
-    return trained if isinstance(trained, int) and 32 <= trained <= 1024 else DEFAULT_RENDER_SIZE
 
 
 def render_size_label(size: int, meta: dict | None = None) -> str:
@@ -151,8 +153,8 @@ def png_bytes(image: Image.Image, compress_level: int = 3) -> bytes:
 
 
 def result_filename(name: str) -> str:
-    """'old photo.jpg' -> 'old photo_color.png'."""
-    return f"{Path(safe_name(name)).stem}_color.png"
+    """'old photo.jpg' -> 'old photo_color.png' (limits.result_name, on a safe name)."""
+    return result_name(safe_name(name))
 
 
 def preview(image: Image.Image, max_side: int = PREVIEW_SIDE) -> Image.Image:
@@ -202,8 +204,6 @@ class PhotoResult:
 def colorize_photo(model, data: bytes, name: str, render_size: int | None = None, saturation: float = 1.0,
                    max_pixels: int = MAX_PIXELS) -> PhotoResult:
     """Uploaded bytes -> PhotoResult (timed: colorization only). Raises PhotoError / PhotoTooLarge."""
-    from .infer import gray_baseline
-
     image = read_photo(data, name, max_pixels=max_pixels)
     was_color = not is_grayscale(image)
     gray = gray_baseline(image) if was_color else image

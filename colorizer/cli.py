@@ -33,9 +33,10 @@ def colorize_command(args: argparse.Namespace) -> int:
     from .checkpoint import WeightsError
     from .images import PhotoError, open_photo
     from .infer import Colorizer
+    from .limits import PHOTO_EXTENSIONS, result_name
 
     inputs = args.inputs or [EXAMPLES_BW]
-    try:
+    try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
                                render_size=args.render_size, weights_dir=args.weights_dir)
     except WeightsError as err:
@@ -61,10 +62,10 @@ def colorize_command(args: argparse.Namespace) -> int:
             continue
         t0 = time.time()
         result = model.colorize(image, saturation=args.saturation)
-        if single and out.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
+        if single and out.suffix.lower() in PHOTO_EXTENSIONS:
             dest = out
         else:
-            dest = (out / rel).with_suffix(".png")
+            dest = (out / rel).with_name(result_name(rel))  # old.jpg -> old_color.png, as the page and API
         dest.parent.mkdir(parents=True, exist_ok=True)
         result.save(dest)
         if len(pairs) < 2:
@@ -94,14 +95,18 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("colorize", help="colorize photos (files or folders)",
-                       description="Colorize photos at their original size with the best weights in weights/.",
+                       description="Colorize photos at their original size with the best weights in weights/ "
+                                   "(or $COLORIZER_WEIGHTS, or --weights).",
                        epilog="Examples:\n  python -m colorizer colorize old.jpg -o old_color.png\n"
                               "  python -m colorizer colorize scans/ -o colorized/",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("inputs", nargs="*", help=f"photos or folders (default: {EXAMPLES_BW})")
-    c.add_argument("-o", "--output", help="output file (one photo) or folder (default: colorized/)")
-    c.add_argument("--weights", help="weights file (default: the best one in --weights-dir)")
-    c.add_argument("--weights-dir", default="weights", help="where to look for weights (default %(default)s)")
+    c.add_argument("-o", "--output", help="output file (one photo) or folder, where each photo is written as "
+                                          "NAME_color.png (default: colorized/)")
+    c.add_argument("--weights", help="weights file (default: $COLORIZER_WEIGHTS when set, else the best one "
+                                     "in --weights-dir)")
+    c.add_argument("--weights-dir", default=None,
+                   help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
     c.add_argument("--render-size", type=positive_int, default=None,
                    help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
                         "(default: the size the weights were trained at)")

@@ -6,10 +6,10 @@ size and sharpness. Color input is turned gray first.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
@@ -17,7 +17,12 @@ from PIL import Image
 from .checkpoint import WeightsError, find_weights, load_weights
 from .color import lab_norm_to_rgb, rgb_to_lab_norm
 from .device import autocast, pick_device, prepare, resolve_precision, to_input
+from .images import to_pil, to_tensor
+from .limits import DEFAULT_RENDER_SIZE, MAX_RENDER_SIZE, MIN_RENDER_SIZE
 from .models import build_generator
+
+WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is
+WEIGHTS_DIR_ENV = "COLORIZER_WEIGHTS_DIR"  # the folder searched for *.pt (default: weights)
 
 
 def no_weights_message(folder: str | Path) -> str:
@@ -25,12 +30,46 @@ def no_weights_message(folder: str | Path) -> str:
             f"(stage 1) and `python train_gan.py` (stage 2), or pass --weights PATH.")
 
 
-def default_weights(folder: str | Path = "weights") -> Path:
-    """The best weights in folder (see checkpoint.find_weights), or a WeightsError saying what to run."""
-    found = find_weights(folder)
+def weights_folder(weights_dir: str | Path | None = None) -> Path:
+    """The folder weights are looked for in: weights_dir, else $COLORIZER_WEIGHTS_DIR, else weights/."""
+    return Path(weights_dir or os.environ.get(WEIGHTS_DIR_ENV) or "weights")
+
+
+def _existing(path: str | Path, why: str = "") -> Path:
+    if not Path(path).is_file():
+        raise WeightsError(f"{path}: no such weights file{why}")
+    return Path(path)
+
+
+def resolve_weights(weights: str | Path | None = None, weights_dir: str | Path | None = None,
+                    ranked: list[Path] | None = None) -> Path:
+    """The weights file to use, the same rule for the CLI, the page and the API:
+
+    1. weights, when given (--weights, or an argument);
+    2. else $COLORIZER_WEIGHTS, a file chosen by hand;
+    3. else the best file (checkpoint.find_weights) in weights_folder(weights_dir).
+    WeightsError when the file chosen does not exist, or the folder holds no weights (the message
+    says what to run).
+
+    ranked: that folder's files already ranked (the page has read them), to skip reading them again.
+    """
+    if weights:
+        return _existing(weights)
+    if os.environ.get(WEIGHTS_ENV):
+        return _existing(os.environ[WEIGHTS_ENV], f" (set by {WEIGHTS_ENV})")
+    folder = weights_folder(weights_dir)
+    found = find_weights(folder) if ranked is None else ranked
     if not found:
         raise WeightsError(no_weights_message(folder))
     return found[0]
+
+
+def default_render_size(meta: dict | None = None) -> int:
+    """The size the weights were trained at (what they do best at) when within the render range,
+    else DEFAULT_RENDER_SIZE."""
+    trained = (meta or {}).get("size")
+    ok = isinstance(trained, int) and MIN_RENDER_SIZE <= trained <= MAX_RENDER_SIZE
+    return trained if ok else DEFAULT_RENDER_SIZE
 
 
 def render_shape(h: int, w: int, render_size: int, max_ratio: float = 3.0) -> tuple[int, int]:
@@ -54,9 +93,10 @@ class Colorizer:
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
-             render_size: int | None = None, weights_dir: str | Path = "weights") -> "Colorizer":
-        """render_size None: the size the weights were trained at (they do best there)."""
-        path = Path(weights) if weights else default_weights(weights_dir)
+             render_size: int | None = None, weights_dir: str | Path | None = None) -> "Colorizer":
+        """weights None: resolve_weights (then $COLORIZER_WEIGHTS, then the best in weights_dir).
+        render_size None: default_render_size (the size the weights were trained at)."""
+        path = resolve_weights(weights, weights_dir)
         state, meta = load_weights(path)
         generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256))
         try:
@@ -66,7 +106,7 @@ class Colorizer:
         dev = pick_device(device)
         generator = prepare(generator, dev).eval()
         meta = dict(meta, path=str(path))
-        render_size = render_size or int(meta.get("size", 256))
+        render_size = render_size or default_render_size(meta)
         return cls(generator, meta, dev, resolve_precision(precision, dev), render_size)
 
     @torch.inference_mode()
@@ -79,21 +119,16 @@ class Colorizer:
     @torch.inference_mode()
     def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0) -> Image.Image:
         """RGB or gray PIL image -> colorized RGB PIL image of the same size."""
-        rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255.0
-        L_full, _ = rgb_to_lab_norm(rgb)  # color input: only its lightness is used
+        L_full, _ = rgb_to_lab_norm(to_tensor(image))  # color input: only its lightness is used
         h, w = L_full.shape[-2:]
         rh, rw = render_shape(h, w, render_size or self.render_size)
         L_small = F.interpolate(L_full, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
         ab = self.predict_ab(L_small)
         ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False) * saturation
-        out = lab_norm_to_rgb(L_full, ab.clamp(-1.2, 1.2))
-        arr = (out[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8)
-        return Image.fromarray(arr)
+        return to_pil(lab_norm_to_rgb(L_full, ab.clamp(-1.2, 1.2)))
 
 
 def gray_baseline(image: Image.Image) -> Image.Image:
     """The photo with its color removed (ab = 0): the baseline every colorizer must beat."""
-    rgb = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255.0
-    L, ab = rgb_to_lab_norm(rgb)
-    out = lab_norm_to_rgb(L, torch.zeros_like(ab))
-    return Image.fromarray((out[0].permute(1, 2, 0).numpy() * 255.0 + 0.5).clip(0, 255).astype(np.uint8))
+    L, ab = rgb_to_lab_norm(to_tensor(image))
+    return to_pil(lab_norm_to_rgb(L, torch.zeros_like(ab)))

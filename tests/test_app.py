@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from colorizer import app_logic as logic
-from colorizer.images import PhotoError
+from colorizer.images import PhotoError, PhotoTooLarge
+from colorizer.infer import WEIGHTS_DIR_ENV, WEIGHTS_ENV, default_render_size
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -75,7 +76,8 @@ def served(media: dict, url: str) -> bytes:
 def run_app(monkeypatch, folder: Path):
     from streamlit.testing.v1 import AppTest
 
-    monkeypatch.setenv(logic.WEIGHTS_DIR_ENV, str(folder))
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(folder))
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)  # the folder alone decides here
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
@@ -172,8 +174,9 @@ def test_describe_weights():
 
 def test_render_sizes():
     assert logic.render_size_options({"size": 64})[0] == 64
-    assert logic.default_render_size({"size": 64}) == 64
-    assert logic.default_render_size({}) == 256 and 256 in logic.render_size_options(None)
+    assert default_render_size({"size": 64}) == 64
+    assert default_render_size({}) == 256 and 256 in logic.render_size_options(None)
+    assert default_render_size({"size": 4096}) == 256 and 4096 not in logic.render_size_options({"size": 4096})
     assert logic.render_size_label(256, {"size": 256}) == "256 px (trained size)"
     assert logic.render_size_label(128, {"size": 64}) == "128 px"
     assert logic.render_size_label(128, {"size": 256}) == "128 px (fastest)"
@@ -181,7 +184,7 @@ def test_render_sizes():
 
 
 def test_read_photo_caps_and_errors():
-    with pytest.raises(logic.PhotoTooLarge, match="8000x7000 is 56.0 megapixels"):
+    with pytest.raises(PhotoTooLarge, match="8000x7000 is 56.0 megapixels"):
         logic.read_photo(huge_png(), "huge.png")
     with pytest.raises(PhotoError, match="empty"):
         logic.read_photo(b"", "nothing.jpg")
@@ -189,7 +192,7 @@ def test_read_photo_caps_and_errors():
         logic.read_photo(b"x" * 100, "big.bin", max_bytes=10)
     with pytest.raises(PhotoError, match="broken.jpg") as err:
         logic.read_photo(b"garbage", "broken.jpg")
-    assert not isinstance(err.value, logic.PhotoTooLarge)
+    assert not isinstance(err.value, PhotoTooLarge)
     truncated = BW_PHOTO.read_bytes()[:3000]
     with pytest.raises(PhotoError, match="cut.jpg"):
         logic.read_photo(truncated, "cut.jpg")

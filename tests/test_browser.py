@@ -60,6 +60,7 @@ def server(tmp_path):
     port = _free_port()
     log = tmp_path / "streamlit.log"
     env = dict(os.environ, COLORIZER_WEIGHTS_DIR=str(weights), PYTHONPATH=str(ROOT))
+    env.pop("COLORIZER_WEIGHTS", None)  # it would win over the folder (infer.resolve_weights)
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "streamlit_app.py"),

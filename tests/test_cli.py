@@ -44,7 +44,7 @@ def test_colorize_a_folder_skips_bad_files(tmp_path, tiny_weights, capsys):
     err = capsys.readouterr().err
     assert "broken.png" in err
     for s in srcs:
-        with Image.open(s) as a, Image.open(tmp_path / "out" / "nested" / (s.stem + ".png")) as b:
+        with Image.open(s) as a, Image.open(tmp_path / "out" / "nested" / (s.stem + "_color.png")) as b:
             assert a.size == b.size
 
 

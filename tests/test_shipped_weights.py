@@ -12,7 +12,8 @@ WEIGHTS = ROOT / "weights"
 
 
 @pytest.mark.skipif(not list(WEIGHTS.glob("*.pt")), reason="no shipped weights in this checkout")
-def test_shipped_weights_are_default_and_colorize():
+def test_shipped_weights_are_default_and_colorize(monkeypatch):
+    monkeypatch.delenv("COLORIZER_WEIGHTS", raising=False)  # it would win over the folder
     best = find_weights(WEIGHTS)[0]
     meta = read_meta(best)
     assert best.name == "colorizer_gan.pt" and meta["stage"] == "gan" and meta["dtype"] == "float16"
