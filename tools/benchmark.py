@@ -4,20 +4,24 @@ Measures, in one run, training throughput (img/s, L1 step at --train-size) and c
 latency (ms per photo at --infer-size), and prints ratios to plain fp32. The README's speed
 numbers come from this script.
 
-    python tools/benchmark.py                # CPU
-    python tools/benchmark.py --device cuda  # GPU
+From the repository root, as a module (so that `colorizer` is found):
+
+    python -m tools.benchmark                # CPU
+    python -m tools.benchmark --device cuda  # GPU
 """
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from colorizer.device import autocast, pick_device  # noqa: E402
-from colorizer.models import build_generator  # noqa: E402
+try:
+    from colorizer.device import autocast, pick_device
+    from colorizer.models import build_generator
+except ModuleNotFoundError as err:  # run as a file: the repository root is not on sys.path
+    if err.name != "colorizer":
+        raise
+    raise SystemExit("Run it from the repository root as a module: python -m tools.benchmark ...") from None
 
 
 def bench(fn, warmup: int, reps: int, sync) -> float:

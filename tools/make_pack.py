@@ -1,17 +1,21 @@
 """Shrink a photo folder into a compact copy for moving it to a training machine.
 
 Keeps the folder structure; short side resized to --short (never enlarged), JPEG --quality.
-Example: python tools/make_pack.py ../shared/data/train .pack/train --short 128 --quality 70
+Run from the repository root, as a module (so that `colorizer` is found):
+    python -m tools.make_pack ../shared/data/train .pack/train --short 128 --quality 70
 """
 import argparse
-import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from colorizer.images import PhotoError, list_photos, open_photo  # noqa: E402
+try:
+    from colorizer.images import PhotoError, list_photos, open_photo
+except ModuleNotFoundError as err:  # run as a file: the repository root is not on sys.path
+    if err.name != "colorizer":
+        raise
+    raise SystemExit("Run it from the repository root as a module: python -m tools.make_pack ...") from None
 
 
 def shrink(job):
