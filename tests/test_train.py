@@ -207,3 +207,40 @@ def test_best_epoch_by_validation_score_is_kept(tmp_path, photo_dir, monkeypatch
     train(cfg, progress=False, log=lambda s: None)
     assert read_meta(cfg.out)["epoch"] == 2
     assert load_checkpoint(cfg.run_dir / "last.pt")["epoch"] == 3
+
+
+def test_classes_loss_continues_an_l1_model_and_decodes_to_colors(tmp_path, photo_dir):
+    from colorizer import color_classes
+
+    first = _cfg(tmp_path, photo_dir, max_steps=1)
+    train(first, progress=False, log=lambda s: None)
+    cls = _cfg(tmp_path, photo_dir, init=first.out, out=tmp_path / "weights" / "cls.pt", loss="classes",
+               run_dir=tmp_path / "runs" / "cls", augment="print")
+    lines = []
+    t = Trainer(cls, progress=False, log=lines.append)
+    assert any("new output layer" in s for s in lines) and t.task.weights is not None
+    L, ab = t.task.split(next(iter(t.data.train)), t.device, train=True)
+    assert L.min() >= -1 and L.max() <= 1
+    losses = [t.stage.step(L, ab)["train_classes"] for _ in range(20)]
+    assert losses[-1] < 0.7 * losses[0], losses
+    t.fit()
+    state, meta = load_weights(cls.out)
+    assert meta["head"] == "classes" and meta["temperature"] == cls.temperature
+    assert state["unet.layers.12.0.weight"].shape[0] == len(color_classes.bin_centers())
+    rgb = t.sample_images()[1]
+    assert rgb.shape[1] == 3 and 0 <= rgb.min() and rgb.max() <= 1
+
+
+def test_annealed_mean_and_soft_encoding():
+    from colorizer import color_classes as cc
+
+    centers = cc.bin_centers()
+    assert 150 < len(centers) < 400 and torch.equal(centers, centers.round())
+    logits = torch.full((1, len(centers), 1, 1), -30.0)
+    logits[0, 3], logits[0, 9] = 2.0, 1.0
+    sharp, mean = cc.annealed_mean(logits, centers, 0.01), cc.annealed_mean(logits, centers, 1.0)
+    assert torch.allclose(sharp[0, :, 0, 0], centers[3], atol=1e-3)  # T -> 0: the mode
+    p = torch.softmax(torch.tensor([2.0, 1.0]), 0)
+    assert torch.allclose(mean[0, :, 0, 0], p[0] * centers[3] + p[1] * centers[9], atol=1e-3)  # T = 1: the mean
+    target, nearest = cc.soft_encode(centers[[5]] + 1.0, centers)
+    assert nearest.item() == 5 and abs(target.sum().item() - 1) < 1e-6 and target[0, 5] == target.max()

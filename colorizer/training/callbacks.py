@@ -116,7 +116,8 @@ class Checkpointer(Callback):
         m = ckpt.make_meta(
             stage=cfg.stage, task=trainer.task.name, backbone=trainer.backbone, size=cfg.size, epoch=epoch,
             images_seen=trainer.base_images_seen + trainer.images_seen, data=trainer.data.source,
-            data_note=cfg.data_note, precision=trainer.precision, device=str(trainer.device), config=cfg.as_meta())
+            data_note=cfg.data_note, precision=trainer.precision, device=str(trainer.device), config=cfg.as_meta(),
+            **trainer.task.meta())
         if trainer.init_meta:
             m["init"] = {k: v for k, v in trainer.init_meta.items() if k != "config"}
         if trainer.history:

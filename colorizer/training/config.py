@@ -40,7 +40,11 @@ class TrainConfig:
     lr_d: float = 2e-4                   # discriminator Adam learning rate (gan)
     lr_schedule: str = "constant"        # constant | cosine (decays over the epochs or the time limit)
     betas: tuple[float, float] | None = None  # Adam betas of both networks (stage default)
-    l1_weight: float = 100.0             # gan: generator loss = GAN + l1_weight * L1
+    loss: str = "l1"                     # l1: regress ab | classes: ab bins, rebalanced cross-entropy
+    rebalance: float = 0.5               # classes: 1 = no rebalancing, smaller favours rare colors
+    temperature: float = 0.38            # classes: annealed-mean temperature (1 = mean, -> 0 = mode)
+    augment: str = "none"                # none | print: inputs made to look like old scanned prints
+    l1_weight: float = 100.0             # gan: generator loss = GAN + l1_weight * reconstruction loss
     gan_mode: str = "bce"                # bce | lsgan
     d_spectral_norm: bool = False        # gan: spectral norm on the discriminator's convolutions
     ema: float = 0.0                     # decay of an exponential moving average of the generator
@@ -75,6 +79,8 @@ class TrainConfig:
         self.betas = tuple(self.betas)
         if self.keep not in ("last", "best"):
             raise ValueError(f"keep must be 'last' or 'best', not {self.keep!r}")
+        if self.loss not in ("l1", "classes") or self.augment not in ("none", "print"):
+            raise ValueError(f"loss is l1 or classes ({self.loss!r}), augment none or print ({self.augment!r})")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema is a decay in [0, 1), not {self.ema}")
 

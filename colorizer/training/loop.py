@@ -16,7 +16,7 @@ from ..models import build_generator
 from . import distributed
 from .callbacks import Checkpointer, CSVLogger, LossCurve, ProgressBar, SampleGrid
 from .config import TrainConfig
-from .runs import Budget, TrainingError, default_workers, keep_previous, lr_factor, restore, start_weights
+from .runs import Budget, TrainingError, default_workers, keep_previous, load_start, lr_factor, restore, start_weights
 from .stages import STAGES, generate
 from .tasks import make_task
 
@@ -27,7 +27,7 @@ class Trainer:
     writes files (see distributed.py)."""
 
     def __init__(self, cfg: TrainConfig, log=print, progress: bool = True):
-        self.cfg, self.task = cfg, make_task(cfg.task)
+        self.cfg, self.task = cfg, make_task(cfg)
         self.dist, self.device = distributed.init(cfg.device)
         self.log = log if self.dist.main else (lambda *a, **k: None)
         self.precision = resolve_precision(cfg.precision, self.device)
@@ -51,7 +51,7 @@ class Trainer:
         generator = build_generator(self.backbone, "none" if init_state else cfg.backbone_weights, cfg.size,
                                     self.task.in_channels, self.task.out_channels)
         if init_state is not None:
-            generator.load_state_dict(init_state)
+            load_start(generator, init_state, self.log)
         self.generator = prepare(generator, self.device)
         self.stage = STAGES[cfg.stage](cfg, self.task, self.generator, self.device, self.precision,
                                        lambda m: distributed.wrap(m, self.dist, self.device))
@@ -95,7 +95,8 @@ class Trainer:
             return None
         x, y = self.task.split(self.fixed_val[: self.cfg.samples], self.device)
         t = self.task
-        return t.input_image(x).cpu(), t.output_image(x, self.predict(x)).cpu(), t.output_image(x, y).cpu()
+        pred = t.decode(self.predict(x))
+        return t.input_image(x).cpu(), t.output_image(x, pred).cpu(), t.output_image(x, y).cpu()
 
     # ---- the loop ------------------------------------------------------------------------------
     def _event(self, name: str, *args) -> None:
@@ -116,7 +117,7 @@ class Trainer:
             for opt, base in self.stage.optimizers():
                 for group in opt.param_groups:
                     group["lr"] = base * lr_factor(self.cfg.lr_schedule, progress)
-            losses = self.stage.step(*self.task.split(batch, self.device))
+            losses = self.stage.step(*self.task.split(batch, self.device, train=True))
             if not all(math.isfinite(v) for v in losses.values()):
                 raise TrainingError(f"Loss became {losses} at epoch {epoch}; lower --lr or use --precision "
                                     f"fp32. Last good weights: {self.cfg.out}")

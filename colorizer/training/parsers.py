@@ -41,6 +41,17 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--lr", type=float, default=d.lr, help="generator Adam learning rate (default %(default)s)")
     p.add_argument("--lr-schedule", default=d.lr_schedule, choices=["constant", "cosine"],
                    help="constant, or cosine decay over --epochs (or --time-limit, whichever ends first)")
+    p.add_argument("--loss", default=d.loss, choices=["l1", "classes"],
+                   help="l1: regress the colors; classes: a distribution over ab bins with rebalanced "
+                        "cross-entropy, decoded by the annealed mean (Zhang et al. 2016) (default %(default)s)")
+    p.add_argument("--rebalance", type=float, default=d.rebalance, metavar="LAMBDA",
+                   help="classes: weight of rare colors, 1 = none (default %(default)s)")
+    p.add_argument("--temperature", type=float, default=d.temperature,
+                   help="classes: annealed-mean temperature, 1 = mean (dull), towards 0 = mode (vivid) "
+                        "(default %(default)s)")
+    p.add_argument("--augment", default=d.augment, choices=["none", "print"],
+                   help="print: make training inputs look like old scanned prints (contrast, gamma, blur, "
+                        "JPEG, grain) (default %(default)s)")
     p.add_argument("--ema", type=float, default=d.ema, metavar="DECAY",
                    help="keep an exponential moving average of the generator (e.g. 0.999); validation, samples "
                         "and the saved weights use it (default %(default)s: off)")

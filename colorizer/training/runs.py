@@ -36,6 +36,23 @@ def start_weights(cfg) -> tuple[dict | None, dict]:
     return ckpt.load_weights(cfg.init)
 
 
+def load_start(generator: torch.nn.Module, state: dict, log=print) -> None:
+    """Load start weights into the generator. When only the output layer differs in shape (an L1
+    model continued as a classifier over ab bins, say), the rest is loaded and that layer starts new."""
+    own = generator.state_dict()
+    differ = [k for k in own if k in state and state[k].shape != own[k].shape]
+    head = {k.rsplit(".", 1)[0] for k in differ}
+    if differ and len(head) == 1:
+        generator.load_state_dict({k: v for k, v in state.items() if k not in differ}, strict=False)
+        log(f"Started from the given weights with a new output layer ({head.pop()}: "
+            f"{tuple(state[differ[0]].shape)} -> {tuple(own[differ[0]].shape)})")
+        return
+    try:
+        generator.load_state_dict(state)
+    except RuntimeError as err:
+        raise TrainingError(f"The start weights do not fit this generator: {str(err).splitlines()[0]}") from None
+
+
 def keep_previous(path: Path, log=print) -> Path | None:
     """Nothing already trained is lost: an existing weights file, or the folder of an earlier run
     (its last.pt, log and samples), is moved aside with the date in its name, not overwritten.

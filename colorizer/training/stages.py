@@ -74,7 +74,7 @@ class L1Stage:
     def step(self, x: torch.Tensor, y: torch.Tensor) -> dict:
         loss = self.task.reconstruction_loss(self.forward(x), y)
         self._step_g(loss)
-        return {"train_l1": loss.item()}
+        return {f"train_{self.cfg.loss}": loss.item()}
 
 
 class GANStage(L1Stage):
@@ -103,18 +103,19 @@ class GANStage(L1Stage):
         cfg, D = self.cfg, self.d_train
         fake = self.forward(x)
         # discriminator: real pairs -> 1, generated pairs -> 0
+        fake_y = self.task.decode(fake)  # what the critic sees is target-like (ab), whatever G outputs
         D.requires_grad_(True)
         loss_d = 0.5 * (gan_loss(self._judge(x, y), True, cfg.gan_mode)
-                        + gan_loss(self._judge(x, fake.detach()), False, cfg.gan_mode))
+                        + gan_loss(self._judge(x, fake_y.detach()), False, cfg.gan_mode))
         self.opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         self.opt_d.step()
         # generator: fool D, stay close to the truth
         D.requires_grad_(False)
-        loss_gan = gan_loss(self._judge(x, fake), True, cfg.gan_mode)
+        loss_gan = gan_loss(self._judge(x, fake_y), True, cfg.gan_mode)
         loss_rec = self.task.reconstruction_loss(fake, y)
         self._step_g(loss_gan + cfg.l1_weight * loss_rec)
-        return {"train_d": loss_d.item(), "train_g_gan": loss_gan.item(), "train_l1": loss_rec.item()}
+        return {"train_d": loss_d.item(), "train_g_gan": loss_gan.item(), f"train_{cfg.loss}": loss_rec.item()}
 
 
 STAGES = {"pretrain": L1Stage, "gan": GANStage}

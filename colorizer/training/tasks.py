@@ -3,7 +3,8 @@
 A task says what differs between image-to-image problems, and nothing else:
 - which photos it reads and how a loader batch becomes (input, target) tensors on the device,
 - the generator's input and output channels (the discriminator sees both, concatenated),
-- the reconstruction loss (the GAN loss is the same for every task, see stages.py),
+- the reconstruction loss (the GAN loss is the same for every task, see stages.py), and how the
+  generator's raw output becomes a target-like tensor (`decode`: what the discriminator sees),
 - how an input and a prediction become RGB images (sample grids), its validation metrics and
   the one validation score (higher is better) that picks the weights to keep.
 
@@ -19,10 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from .. import metrics
+from .. import color_classes, metrics
 from ..color import AB_SCALE, gray_rgb, lab_norm_to_rgb, rgb_to_lab_norm
 from ..data import make_loaders, resolve_data, scan_photos, split_files
 from ..device import to_input
+from .augment import old_print
 from .config import TrainConfig
 
 
@@ -42,20 +44,45 @@ class Task(Protocol):
 
     def loaders(self, cfg: TrainConfig, workers: int, pin_memory: bool, rank: int, world: int,
                 log) -> Loaders: ...
-    def split(self, batch, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def split(self, batch, device: torch.device, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]: ...
+    def decode(self, pred: torch.Tensor) -> torch.Tensor: ...
     def reconstruction_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+    def meta(self) -> dict: ...
     def input_image(self, x: torch.Tensor) -> torch.Tensor: ...
-    def output_image(self, x: torch.Tensor, pred: torch.Tensor) -> torch.Tensor: ...
+    def output_image(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
     def val_metrics(self, x: torch.Tensor, pred: torch.Tensor, target: torch.Tensor) -> dict[str, float]: ...
     def val_summary(self, means: dict[str, float]) -> dict[str, float]: ...
 
 
 class Colorization:
-    """L (1 channel) -> ab (2 channels), both normalised to about [-1, 1] (color.py)."""
+    """L (1 channel) -> ab (2 channels), both normalised to about [-1, 1] (color.py).
+
+    loss "l1": the generator predicts ab. loss "classes": it predicts a distribution over ab bins
+    (color_classes.py), trained with rebalanced cross-entropy and decoded by the annealed mean.
+    augment "print": inputs are made to look like old scanned prints (augment.py)."""
 
     name = "colorize"
     in_channels = 1
-    out_channels = 2
+
+    def __init__(self, loss: str = "l1", rebalance: float = 0.5, temperature: float = color_classes.TEMPERATURE,
+                 augment: str = "none"):
+        if loss not in ("l1", "classes"):
+            raise ValueError(f"loss must be l1 or classes, not {loss!r}")
+        self.loss, self.rebalance, self.temperature, self.augment = loss, rebalance, temperature, augment
+        self.centers = color_classes.bin_centers() if loss == "classes" else None
+        self.weights = None  # per-bin loss weights, from the training photos' colors (loaders)
+        self.out_channels = 2 if loss == "l1" else len(self.centers)
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> "Colorization":
+        return cls(cfg.loss, cfg.rebalance, cfg.temperature, cfg.augment)
+
+    def meta(self) -> dict:
+        """What inference must know to read the generator's output (kept in the weights' metadata)."""
+        if self.loss == "l1":
+            return {"head": "ab"}
+        return {"head": "classes", "bin": color_classes.BIN, "temperature": self.temperature,
+                "rebalance": self.rebalance}
 
     def loaders(self, cfg, workers, pin_memory, rank, world, log) -> Loaders:
         folder = resolve_data(cfg.data)
@@ -66,28 +93,53 @@ class Colorization:
             train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
         train_dl, val_dl = make_loaders(train_files, val_files, cfg.size, cfg.batch_size, workers, cfg.seed,
                                         pin_memory=pin_memory, rank=rank, world=world)
+        if self.loss == "classes":
+            self.weights = self._class_weights(train_dl, log)
         return Loaders(train_dl, val_dl, str(folder), len(train_files), len(val_files))
 
-    def split(self, batch, device):
-        """uint8 RGB batch (B, 3, S, S) -> (L, ab) on the device, converted there (batched, cheap)."""
+    def _class_weights(self, train_dl, log, batches: int = 20) -> torch.Tensor:
+        """Rebalancing weights from how often each bin occurs in (up to) `batches` training batches."""
+        abs_ = (rgb_to_lab_norm(b.float() / 255.0)[1] * AB_SCALE for b, _ in zip(train_dl, range(batches)))
+        prior = color_classes.prior_from(abs_, self.centers)
+        weights = color_classes.class_weights(prior, self.rebalance)
+        log(f"classes: {len(self.centers)} ab bins of {color_classes.BIN:g}; rebalance {self.rebalance:g} gives "
+            f"weights {weights.min():.2f} to {weights.max():.2f}")
+        return weights
+
+    def split(self, batch, device, train: bool = False):
+        """uint8 RGB batch (B, 3, S, S) -> (L, ab) on the device, converted there (batched, cheap);
+        in training with augment "print", L is made to look like an old print."""
         rgb = batch.to(device, non_blocking=True).float().div_(255.0)
         L, ab = rgb_to_lab_norm(rgb)
+        if train and self.augment == "print":
+            L = old_print(L)
         return to_input(L, device), to_input(ab, device)
 
+    def decode(self, pred):
+        """The generator's output -> normalised ab."""
+        if self.loss == "l1":
+            return pred
+        return color_classes.annealed_mean(pred, self.centers, self.temperature) / AB_SCALE
+
     def reconstruction_loss(self, pred, target):
-        return F.l1_loss(pred.float(), target)
+        if self.loss == "l1":
+            return F.l1_loss(pred.float(), target)
+        centers = self.centers.to(pred.device)
+        weights = self.weights.to(pred.device) if self.weights is not None else None
+        return color_classes.classification_loss(pred, target * AB_SCALE, centers, weights)
 
     def input_image(self, x):
         return gray_rgb(x)
 
-    def output_image(self, x, pred):
-        return lab_norm_to_rgb(x, pred.float().clamp(-1, 1))
+    def output_image(self, x, y):
+        """Input and a target-like tensor (the truth, or a decoded prediction) -> RGB in [0, 1]."""
+        return lab_norm_to_rgb(x, y.float().clamp(-1, 1))
 
     def val_metrics(self, x, pred, target):
         """Sums over the batch (the loop divides by the number of photos): L1 on normalised ab, PSNR
         on RGB (the model's and the gray photo's), mean chroma (CIELAB units), colorfulness of the
         prediction and of the truth, and the false-color rate (metrics.py)."""
-        pred = pred.float().clamp(-1, 1)
+        pred = self.decode(pred).float().clamp(-1, 1)
         rgb_pred, rgb_true = self.output_image(x, pred), self.output_image(x, target)
         sums = {
             "l1": F.l1_loss(pred, target, reduction="sum").item() / target[0].numel(),
@@ -114,7 +166,7 @@ class Colorization:
 TASKS = {"colorize": Colorization}
 
 
-def make_task(name: str) -> Task:
-    if name not in TASKS:
-        raise ValueError(f"Unknown task {name!r}; choose one of {', '.join(TASKS)}")
-    return TASKS[name]()
+def make_task(cfg: TrainConfig) -> Task:
+    if cfg.task not in TASKS:
+        raise ValueError(f"Unknown task {cfg.task!r}; choose one of {', '.join(TASKS)}")
+    return TASKS[cfg.task].from_config(cfg)
