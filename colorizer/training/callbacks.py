@@ -6,11 +6,11 @@ import csv
 import math
 from pathlib import Path
 
-import torch
-from torchvision.utils import make_grid, save_image
 from tqdm.auto import tqdm
 
 from .. import checkpoint as ckpt
+from ..images import to_pil
+from ..sheets import make_grid
 
 
 class Callback:
@@ -65,7 +65,7 @@ class CSVLogger(Callback):
 
 
 class SampleGrid(Callback):
-    """runs/NAME/samples/epoch_XXX.png: rows of gray input, prediction and truth."""
+    """runs/NAME/samples/epoch_XXX.png: one row per fixed validation photo: input, prediction, truth."""
 
     def __init__(self, folder: Path):
         self.folder = Path(folder)
@@ -74,10 +74,9 @@ class SampleGrid(Callback):
         images = trainer.sample_images()
         if images is None:
             return
-        gray, pred, truth = images
-        grid = make_grid(torch.cat([gray, pred, truth]), nrow=gray.shape[0], padding=2, pad_value=1.0)
+        rows = [[to_pil(t) for t in photo] for photo in zip(*images)]
         self.folder.mkdir(parents=True, exist_ok=True)
-        save_image(grid, self.folder / f"epoch_{row['epoch']:03d}.png")
+        make_grid(rows, ("input", "prediction", "truth")).save(self.folder / f"epoch_{row['epoch']:03d}.png")
 
 
 class Checkpointer(Callback):
