@@ -123,7 +123,8 @@ def main(argv=None) -> int:
     e.add_argument("--data", required=True, help="folder of color photos (never trained on)")
     e.add_argument("--weights", nargs="+", metavar="PATH",
                    help="one or more weights files, compared side by side (default: the best one in --weights-dir)")
-    e.add_argument("--weights-dir", default="weights")
+    e.add_argument("--weights-dir", default=None,
+                   help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
     e.add_argument("--out", default="eval",
                    help="folder for per_image.csv, summary.json and grid.png (default %(default)s)")
     e.add_argument("--render-size", type=positive_int, default=None,

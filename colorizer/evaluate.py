@@ -23,7 +23,7 @@ import torch
 from PIL import Image
 
 from . import metrics
-from .images import PhotoError, is_grayscale, list_photos, open_photo
+from .images import PhotoError, is_grayscale, list_photos, open_photo, to_tensor
 from .infer import Colorizer, gray_baseline
 from .metrics import colorfulness  # noqa: F401 - kept importable from here
 from .sheets import make_grid, thumb
@@ -59,8 +59,7 @@ def load_inception(device: torch.device | str = "cpu", timeout: float = 10.0) ->
 def inception_features(model: torch.nn.Module, images: list[Image.Image]) -> np.ndarray:
     """PIL images -> (N, 2048) pool features (each image resized to 299 x 299)."""
     device = next(model.parameters()).device
-    batch = torch.stack([torch.from_numpy(np.array(im.convert("RGB"))).permute(2, 0, 1) for im in
-                         [im.resize((299, 299), Image.BILINEAR) for im in images]]).float() / 255.0
+    batch = torch.cat([to_tensor(im.resize((299, 299), Image.BILINEAR)) for im in images])
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return model(((batch - mean) / std).to(device)).float().cpu().numpy().astype(np.float64)
@@ -134,12 +133,13 @@ def _print_table(summary: dict) -> None:
 # ---- the command --------------------------------------------------------------------------
 
 def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None = None, device: str = "auto",
-                   precision: str = "auto", limit: int | None = None, weights_dir="weights",
+                   precision: str = "auto", limit: int | None = None, weights_dir=None,
                    fid: bool = True) -> dict:
     """Score one or several weights files on every color photo under data, on the same photos;
     write per_image.csv, summary.json and grid.png to out_dir, print one table.
 
-    weights: a path, a list of paths, or None for the best in weights_dir. render_size None: each
+    weights: a path, a list of paths, or None (infer.resolve_weights: $COLORIZER_WEIGHTS, else the
+    best in weights_dir, $COLORIZER_WEIGHTS_DIR or weights/). render_size None: each
     weights' own trained size. fid=False skips the FID (and the Inception download attempt).
 
     Returns the summary: "models" (one entry per weights, in order), "gray_baseline" and

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # How the shipped weights were made: both stages on one GPU from a packed copy of the train set.
 #
-#   python tools/make_pack.py ../shared/data/train .pack/train --short 128 --quality 65
+#   python -m tools.make_pack ../shared/data/train .pack/train --short 128 --quality 65
 #   OUT=out bash tools/train_on_gpu.sh        # on the GPU machine, with .pack and .whl beside the code
 #
 # The device tool sends the whole working tree (64 MiB at most) and the shipped weights alone are
