@@ -12,7 +12,8 @@ from colorizer import app_logic as logic
 from colorizer.checkpoint import WeightsError
 from colorizer.images import PhotoError
 from colorizer.infer import WEIGHTS_DIR_ENV, Colorizer, default_render_size, no_weights_message, weights_folder
-from colorizer.limits import ACCEPTED, UPLOAD_TYPES
+from colorizer.limits import (ACCEPTED, DEFAULT_COLOR_STRENGTH, MAX_COLOR_STRENGTH, MIN_COLOR_STRENGTH,
+                              UPLOAD_TYPES)
 
 st.set_page_config(page_title="Colorizer", page_icon="🎨", layout="wide")
 
@@ -23,10 +24,16 @@ def weights_choices(folder: str, signature: tuple) -> list[logic.WeightsInfo]:
     return logic.weights_choices(folder)
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def strength_partner(path: str, meta: dict, signature: tuple) -> tuple:
+    """The stage-1 file color strength blends with, or None and why (read again when a file changes)."""
+    return logic.strength_partner(path, meta)
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
-def load_model(path: str, signature: tuple) -> Colorizer:
-    """Once per process (per weights file and version); on the GPU when there is one."""
-    return Colorizer.load(path, device="auto")
+def load_model(path: str, color_strength: float | None, signature: tuple) -> Colorizer:
+    """Once per process (per weights file, color strength and version); on the GPU when there is one."""
+    return Colorizer.load(path, device="auto", color_strength=color_strength)
 
 
 st.title("Colorize black-and-white photos")
@@ -58,9 +65,19 @@ with st.sidebar:
              "The output always has the photo's own size.")
     saturation = st.slider("Saturation boost", min_value=1.0, max_value=2.0, value=1.0, step=0.05,
                            help="Multiply the predicted color; 1.0 leaves it as the model made it.")
+    partner, no_partner = strength_partner(chosen, info.meta, logic.folder_signature(folder))
+    color_strength = st.slider(
+        "Color strength", min_value=MIN_COLOR_STRENGTH, max_value=MAX_COLOR_STRENGTH,
+        value=DEFAULT_COLOR_STRENGTH if partner else 1.0, step=0.05, disabled=partner is None,
+        key=f"color_strength:{chosen}",  # one per weights file: a disabled one never shows another's value
+        help="Blends these stage-2 weights with the stage-1 weights they started from: 1 is stage 2 as "
+             "trained (most color), 0 is stage 1 (safest, dullest).")
+    if partner is None:
+        st.caption(no_partner)
+        color_strength = None  # the weights as they are
 
 try:
-    model = load_model(chosen, logic.folder_signature(folder))
+    model = load_model(chosen, color_strength, logic.folder_signature(folder))
 except WeightsError as err:
     st.error(f"These weights could not be loaded: {err}")
     st.stop()
@@ -77,7 +94,7 @@ previous = st.session_state.get("results", {})
 results: dict = {}  # only what is on the page now, so memory does not grow
 done: list[logic.PhotoResult] = []
 for up in uploads:
-    key = (up.file_id, chosen, render_size, saturation)
+    key = (up.file_id, chosen, render_size, saturation, color_strength)
     outcome = previous.get(key)
     if outcome is None:
         with st.spinner(f"Colorizing {up.name}…"):

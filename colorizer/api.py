@@ -2,12 +2,14 @@
 
     GET  /health                    -> {"status": "ok" | "no_weights" | "weights_error", "ready": bool, ...}
     POST /colorize                  multipart: image (file), user_id (text; userID also accepted),
-                                    optional render_size (int), saturation (float) -> image/png
+                                    optional render_size (int), saturation (float),
+                                    color_strength (0..1: stage 2 blended with its stage 1) -> image/png
     GET  /results/{user_id}         -> [{"id", "filename", "width", "height", "seconds"}, ...]
     GET  /results/{user_id}/{id}    -> image/png
 
-Errors are JSON {"detail": ...}: 400 unreadable image, 413 too large, 422 missing or bad field,
-404 unknown result, 503 no weights. Weights: infer.resolve_weights, as for the CLI and the page
+Errors are JSON {"detail": ...}: 400 unreadable image, 413 too large, 422 missing or bad field
+(a color strength below 1 for weights without a stage-1 partner too), 404 unknown result, 503 no
+weights. Weights: infer.resolve_weights, as for the CLI and the page
 ($COLORIZER_WEIGHTS, a file, else the best in $COLORIZER_WEIGHTS_DIR, default weights/); loaded
 once, at the first /colorize. Results are kept in memory for the life of the server, capped per
 user and in total.
@@ -27,8 +29,9 @@ from fastapi.responses import JSONResponse, Response
 from . import app_logic as logic
 from .checkpoint import WeightsError
 from .images import PhotoError, PhotoTooLarge
-from .infer import Colorizer, resolve_weights
-from .limits import ACCEPTED, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE
+from .infer import ColorStrengthError, Colorizer, resolve_weights
+from .limits import (ACCEPTED, MAX_COLOR_STRENGTH, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_COLOR_STRENGTH,
+                     MIN_RENDER_SIZE)
 
 USER_ID = re.compile(r"^[A-Za-z0-9._@-]{1,128}$")
 
@@ -83,16 +86,19 @@ class ResultStore:
 
 
 class ModelHolder:
-    """The colorizer, loaded once, lazily; the weights path is found again until there is one."""
+    """The colorizer, loaded once, lazily; the weights path is found again until there is one.
+    Other color strengths than the default are loaded when asked for, the last few kept."""
 
     def __init__(self, weights: str | Path | None = None, weights_dir: str | Path | None = None,
-                 device: str = "auto"):
+                 device: str = "auto", max_strengths: int = 2):
         self._weights = Path(weights) if weights else None
         self._weights_dir = Path(weights_dir) if weights_dir else None
         self.device = device
-        self.model: Colorizer | None = None
+        self.model: Colorizer | None = None  # at the default color strength
         self.error: str | None = None  # why the last load failed
         self._path: Path | None = None
+        self._others: OrderedDict[float, Colorizer] = OrderedDict()  # asked-for strengths, oldest first
+        self.max_strengths = max_strengths
         self._load_lock = threading.Lock()
         self.run_lock = threading.Lock()  # one photo at a time: memory stays bounded
 
@@ -102,16 +108,27 @@ class ModelHolder:
             self._path = resolve_weights(self._weights, self._weights_dir)
         return self._path
 
-    def get(self) -> Colorizer:
+    def get(self, color_strength: float | None = None) -> Colorizer:
+        """The model at color_strength (None: the default). ColorStrengthError when that strength
+        cannot be had for these weights (no stage-1 partner); WeightsError when they cannot be loaded."""
         with self._load_lock:
             if self.model is None:
                 try:
-                    self.model = Colorizer.load(self.path(), device=self.device)
+                    self.model = Colorizer.load(self.path(), device=self.device, weights_dir=self._weights_dir)
                 except WeightsError as err:
                     self.error = str(err)
                     raise
                 self.error = None
-        return self.model
+            if color_strength is None or color_strength == self.model.color_strength:
+                return self.model
+            if color_strength not in self._others:
+                self._others[color_strength] = Colorizer.load(self.path(), device=self.device,
+                                                              weights_dir=self._weights_dir,
+                                                              color_strength=color_strength)
+                while len(self._others) > self.max_strengths:
+                    self._others.popitem(last=False)
+            self._others.move_to_end(color_strength)
+            return self._others[color_strength]
 
 
 def _error(status: int, message: str) -> JSONResponse:
@@ -137,7 +154,8 @@ def create_app(weights: str | Path | None = None, weights_dir: str | Path | None
             return {"status": "weights_error", "ready": False, "weights": str(path), "message": holder.error}
         out = {"status": "ok", "ready": True, "weights": str(path), "model_loaded": holder.model is not None}
         if holder.model is not None:
-            out.update(stage=holder.model.meta.get("stage"), device=str(holder.model.device))
+            out.update(stage=holder.model.meta.get("stage"), device=str(holder.model.device),
+                       color_strength=holder.model.color_strength)
         return out
 
     @app.post("/colorize", responses={200: {"content": {"image/png": {}}}})
@@ -145,7 +163,11 @@ def create_app(weights: str | Path | None = None, weights_dir: str | Path | None
                  user_id: str | None = Form(None, description="who the result is kept for"),
                  userID: str | None = Form(None, description="the same as user_id (older clients)"),  # noqa: N803
                  render_size: int | None = Form(None, ge=MIN_RENDER_SIZE, le=MAX_RENDER_SIZE),
-                 saturation: float = Form(1.0, ge=0.0, le=3.0)):
+                 saturation: float = Form(1.0, ge=0.0, le=3.0),
+                 color_strength: float | None = Form(
+                     None, ge=MIN_COLOR_STRENGTH, le=MAX_COLOR_STRENGTH,
+                     description="1: stage-2 weights as trained, 0: the stage-1 weights they started from, "
+                                 "between: a blend (default: limits.DEFAULT_COLOR_STRENGTH where it can be had)")):
         uid = (user_id if user_id is not None else userID or "").strip()
         if not uid:
             return _error(422, "missing form field user_id")
@@ -156,7 +178,9 @@ def create_app(weights: str | Path | None = None, weights_dir: str | Path | None
             return _error(413, f"{name}: {image.size / 2**20:.0f} MB is above the "
                                f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
         try:
-            model = holder.get()
+            model = holder.get(color_strength)
+        except ColorStrengthError as err:  # asked for: a bad field; by default: the weights' fault
+            return _error(422 if color_strength is not None else 503, str(err))
         except WeightsError as err:
             return _error(503, str(err))
         data = image.file.read(MAX_UPLOAD_BYTES + 1)

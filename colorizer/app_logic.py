@@ -19,7 +19,7 @@ from PIL import Image
 
 from .checkpoint import WeightsError, ranked_weights, read_meta
 from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
-from .infer import WEIGHTS_ENV, gray_baseline, resolve_weights, weights_folder
+from .infer import WEIGHTS_ENV, find_partner, gray_baseline, no_partner_message, resolve_weights, weights_folder
 from .limits import MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, result_name
 
 RENDER_SIZES = (128, 192, 256, 384, 512)
@@ -103,6 +103,16 @@ def weights_choices(weights_dir: str | Path | None = None) -> list[WeightsInfo]:
         meta = read_meta(chosen)
         first = [WeightsInfo(chosen, meta, describe_weights(chosen, meta))]
     return first + [w for w in listed if w is not first[0]]
+
+
+def strength_partner(path: str | Path, meta: dict,
+                     weights_dir: str | Path | None = None) -> tuple[Path | None, str | None]:
+    """(the stage-1 file color strength blends these weights with, None) when there is one, else
+    (None, why not: a note for the page naming what is missing). infer.find_partner's rule."""
+    partner = find_partner(path, meta, weights_dir)
+    if partner is not None:
+        return partner, None
+    return None, no_partner_message(Path(path).name, meta, None, weights_dir)
 
 
 def render_size_options(meta: dict | None = None) -> list[int]:

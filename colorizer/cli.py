@@ -11,6 +11,25 @@ from .training.parsers import gan_main, positive_int, pretrain_main
 EXAMPLES_BW = "examples/bw"
 
 
+def color_strength(text: str) -> float:
+    """argparse type: a color strength within limits.py's range."""
+    from .limits import MAX_COLOR_STRENGTH, MIN_COLOR_STRENGTH
+
+    value = float(text)
+    if not MIN_COLOR_STRENGTH <= value <= MAX_COLOR_STRENGTH:
+        raise argparse.ArgumentTypeError(f"{text} is outside {MIN_COLOR_STRENGTH:g}..{MAX_COLOR_STRENGTH:g}")
+    return value
+
+
+def _model_line(model) -> str:
+    """'path (stage gan, color strength 0.5 with base.pt, ...)': what a Colorizer is, for one printed line."""
+    parts = [str(model.meta.get("stage"))]
+    if model.color_strength < 1:
+        parts.append(f"color strength {model.color_strength:g} with {model.meta['base_weights']}")
+    parts += [str(model.device), model.precision, f"render size {model.render_size}"]
+    return f"{model.meta['path']} ({', '.join(parts)})"
+
+
 # ---- python -m colorizer ... ------------------------------------------------------------
 
 def _colorize_targets(inputs: list[str]) -> list[tuple[Path, Path]]:
@@ -38,9 +57,11 @@ def colorize_command(args: argparse.Namespace) -> int:
     inputs = args.inputs or [EXAMPLES_BW]
     try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
-                               render_size=args.render_size, weights_dir=args.weights_dir)
+                               render_size=args.render_size, weights_dir=args.weights_dir,
+                               color_strength=args.color_strength, base_weights=args.base_weights)
     except WeightsError as err:
-        print(f"error: {err}", file=sys.stderr)
+        hint = " (or pass --base-weights PATH)" if getattr(err, "partner_missing", False) else ""
+        print(f"error: {err}{hint}", file=sys.stderr)
         return 2
     pairs = _colorize_targets(inputs)
     if not pairs:
@@ -50,8 +71,7 @@ def colorize_command(args: argparse.Namespace) -> int:
     out = Path(args.output) if args.output else None
     if out is None:
         out = Path("colorized")
-    print(f"Colorizing {len(pairs)} photo(s) with {model.meta['path']} ({model.meta.get('stage')}, "
-          f"{model.device}, {model.precision}, render size {model.render_size})")
+    print(f"Colorizing {len(pairs)} photo(s) with {_model_line(model)}")
     failed = 0
     for src, rel in tqdm(pairs, unit="photo", disable=len(pairs) < 2):
         try:
@@ -82,7 +102,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
     try:
         run_evaluation(data=args.data, weights=args.weights, out_dir=args.out, render_size=args.render_size,
                        device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir,
-                       fid=not args.no_fid)
+                       fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights)
     except (WeightsError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -111,6 +131,13 @@ def main(argv=None) -> int:
                    help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
                         "(default: the size the weights were trained at)")
     c.add_argument("--saturation", type=float, default=1.0, help="multiply the predicted color (default %(default)s)")
+    c.add_argument("--color-strength", type=color_strength, default=None, metavar="S",
+                   help="0..1: blend stage-2 (GAN) weights with the stage-1 weights they started from; 1 is "
+                        "stage 2 as trained, 0 is stage 1, between is safer and duller (default: "
+                        "limits.DEFAULT_COLOR_STRENGTH for stage-2 weights whose stage-1 file is found, else 1)")
+    c.add_argument("--base-weights", metavar="PATH",
+                   help="the stage-1 weights to blend with (default: the file in the weights' folder, or "
+                        "--weights-dir, that their metadata names as their start)")
     c.add_argument("--device", default="auto")
     c.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     c.set_defaults(func=colorize_command)
@@ -129,6 +156,10 @@ def main(argv=None) -> int:
                    help="folder for per_image.csv, summary.json and grid.png (default %(default)s)")
     e.add_argument("--render-size", type=positive_int, default=None,
                    help="default: the size each weights file was trained at")
+    e.add_argument("--color-strength", type=color_strength, nargs="+", default=None, metavar="S",
+                   help="one or more color strengths (0..1, see colorize --help), each scored as its own row "
+                        "for every weights file (default: as colorize)")
+    e.add_argument("--base-weights", metavar="PATH", help="the stage-1 weights to blend with (see colorize --help)")
     e.add_argument("--limit", type=positive_int, default=None, help="only the first N photos")
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")

@@ -4,8 +4,9 @@ Each photo is colorized from its own lightness (the model sees it gray) and comp
 original at full size (colorizer.metrics): PSNR and SSIM on RGB, Hasler-Suesstrunk colorfulness,
 and the false-color rate (pixels saturated and wrong). The gray baseline (ab = 0) is scored
 alongside, since a colorizer that cannot beat it has learned nothing. Several weights files are
-scored on the same photos in one run. FID against the originals is added when torchvision's
-Inception weights can be had.
+scored on the same photos in one run, and so are several color strengths of stage-2 weights
+(infer.Colorizer.load: stage 2 blended with its stage-1 start), one row each. FID against the
+originals is added when torchvision's Inception weights can be had.
 
 Outputs in out_dir: per_image.csv (a row per photo and weights), summary.json and grid.png
 (truth | gray | each weights, for the first photos).
@@ -29,7 +30,8 @@ from .metrics import colorfulness  # noqa: F401 - kept importable from here
 from .sheets import make_grid, thumb
 
 CSV_FIELDS = ["file", "width", "height", "weights", "psnr", "ssim", "colorfulness_pred", "false_color",
-              "colorfulness_true", "psnr_gray", "ssim_gray", "colorfulness_gray", "false_color_gray"]
+              "colorfulness_true", "psnr_gray", "ssim_gray", "colorfulness_gray", "false_color_gray",
+              "color_strength"]
 GRID_ROWS = 8
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -98,10 +100,16 @@ def score(pred: Image.Image, truth: Image.Image, truth_ab: np.ndarray | None = N
             "false_color": metrics.false_color_rate(metrics.lab_ab(a), truth_ab)}
 
 
-def weights_labels(paths: list[str]) -> list[str]:
-    """Short names for the table and grid: file names, or the paths when file names repeat."""
+def weights_labels(paths: list[str], strengths: list[float] | None = None) -> list[str]:
+    """Short names for the table and grid: file names, or the paths when file names repeat; with
+    ' s=0.5' after each where a color strength below 1 is used or several strengths are scored."""
     names = [Path(p).name for p in paths]
-    return names if len(set(names)) == len(names) else [str(p) for p in paths]
+    if len(set(names)) < len(set(paths)):
+        names = [str(p) for p in paths]
+    strengths = strengths or [1.0] * len(paths)
+    if len(set(strengths)) > 1 or min(strengths) < 1:
+        names = [f"{n} s={s:g}" for n, s in zip(names, strengths)]
+    return names
 
 
 def _mean(rows: list[dict], key: str) -> float:
@@ -119,8 +127,9 @@ def _print_table(summary: dict) -> None:
     print(f"\n{summary['images']} photo(s) in {summary['data']}, {summary['device']} {summary['precision']}")
     for m in models:
         seen = f"{m['images_seen']:,} photos seen" if m["images_seen"] is not None else "photos seen unknown"
+        extra = f", color strength {m['color_strength']:g} with {m['base_weights']}" if m["color_strength"] < 1 else ""
         print(f"  {m['name']}: {m['weights']} (stage {m['stage']}, {m['backbone']}, {seen}, "
-              f"render size {m['render_size']})")
+              f"render size {m['render_size']}{extra})")
     print(f"{'':{w}}{'PSNR':>8}{'vs gray':>9}{'SSIM':>8}{'colorful':>10}{'% truth':>9}{'false color':>13}{'FID':>8}")
     truth = dict(t, colorfulness_ratio=1.0)
     for name, r in [("gray baseline", g)] + list(zip(names, models)) + [("ground truth", truth)]:
@@ -134,13 +143,17 @@ def _print_table(summary: dict) -> None:
 
 def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None = None, device: str = "auto",
                    precision: str = "auto", limit: int | None = None, weights_dir=None,
-                   fid: bool = True) -> dict:
+                   fid: bool = True, color_strength: float | list[float] | None = None,
+                   base_weights: str | Path | None = None) -> dict:
     """Score one or several weights files on every color photo under data, on the same photos;
     write per_image.csv, summary.json and grid.png to out_dir, print one table.
 
     weights: a path, a list of paths, or None (infer.resolve_weights: $COLORIZER_WEIGHTS, else the
-    best in weights_dir, $COLORIZER_WEIGHTS_DIR or weights/). render_size None: each
-    weights' own trained size. fid=False skips the FID (and the Inception download attempt).
+    best in weights_dir, $COLORIZER_WEIGHTS_DIR or weights/). render_size None: each weights' own
+    trained size. fid=False skips the FID (and the Inception
+    download attempt). color_strength: one or several (each weights file is scored at each, one
+    row per pair; None: infer's default); base_weights: the stage-1 file to blend with (default:
+    found from the metadata).
 
     Returns the summary: "models" (one entry per weights, in order), "gray_baseline" and
     "ground_truth" means; with one weights file also today's "model", "weights", "stage", ... keys.
@@ -152,9 +165,11 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
     if not photos:
         raise ValueError(f"no photos found in {data}")
     paths = list(weights) if isinstance(weights, (list, tuple)) else [weights]
+    strengths = list(color_strength) if isinstance(color_strength, (list, tuple)) else [color_strength]
     models = [Colorizer.load(w, device=device, precision=precision, render_size=render_size,
-                             weights_dir=weights_dir) for w in paths]
-    names = weights_labels([m.meta["path"] for m in models])
+                             weights_dir=weights_dir, color_strength=s, base_weights=base_weights)
+              for w in paths for s in strengths]
+    names = weights_labels([m.meta["path"] for m in models], [m.color_strength for m in models])
     inception = load_inception(models[0].device) if fid else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +199,8 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
                          "colorfulness_pred": s["colorfulness"], "false_color": s["false_color"],
                          "colorfulness_true": true_cf,
                          "psnr_gray": s_gray["psnr"], "ssim_gray": s_gray["ssim"],
-                         "colorfulness_gray": s_gray["colorfulness"], "false_color_gray": s_gray["false_color"]})
+                         "colorfulness_gray": s_gray["colorfulness"], "false_color_gray": s_gray["false_color"],
+                         "color_strength": m.color_strength})
         if len(grid) < GRID_ROWS:
             grid.append([thumb(truth), thumb(gray)] + [thumb(p) for p in preds])
         if inception is not None:
@@ -218,7 +234,9 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
         model_summaries.append({
             "weights": m.meta["path"], "name": name, "stage": m.meta.get("stage"),
             "backbone": m.meta.get("backbone"), "images_seen": m.meta.get("images_seen"),
-            "render_size": m.render_size, "psnr": _mean(mine, "psnr"),
+            "render_size": m.render_size, "color_strength": m.color_strength,
+            "base_weights": m.meta.get("base_weights"),
+            "psnr": _mean(mine, "psnr"),
             "psnr_vs_gray": _mean(mine, "psnr") - gray_summary["psnr"], "ssim": _mean(mine, "ssim"),
             "colorfulness": _mean(mine, "colorfulness_pred"),
             "colorfulness_ratio": ratio(_mean(mine, "colorfulness_pred")),

@@ -3,6 +3,11 @@
 Chroma (ab) is predicted on a copy resized to `render_size` (the short side) and laid,
 upsampled, onto the photo's own full-resolution L channel: the output has the input's
 size and sharpness. Color input is turned gray first.
+
+Color strength: stage-2 (GAN) weights can be blended with the stage-1 weights they started from
+(ESRGAN's network interpolation), (1 - s) * stage 1 + s * stage 2 for every floating-point
+tensor of the state dict: 1 is stage 2 as trained, 0 is stage 1, between is a safer, duller
+stage 2. The partner is found by the metadata stage 2 keeps of its start (meta["init"]).
 """
 from __future__ import annotations
 
@@ -14,11 +19,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .checkpoint import WeightsError, find_weights, load_weights
+from .checkpoint import WeightsError, find_weights, load_weights, read_meta
 from .color import lab_norm_to_rgb, rgb_to_lab_norm
 from .device import autocast, pick_device, prepare, resolve_precision, to_input
 from .images import to_pil, to_tensor
-from .limits import DEFAULT_RENDER_SIZE, MAX_RENDER_SIZE, MIN_RENDER_SIZE
+from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
+                     MIN_COLOR_STRENGTH, MIN_RENDER_SIZE)
 from .models import build_generator
 
 WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is
@@ -72,6 +78,109 @@ def default_render_size(meta: dict | None = None) -> int:
     return trained if ok else DEFAULT_RENDER_SIZE
 
 
+# ---- color strength: blending stage 2 with its stage-1 start ------------------------------
+
+PARTNER_KEYS = ("date", "images_seen", "backbone")  # what identifies stage 2's start in meta["init"]
+
+
+class ColorStrengthError(WeightsError):
+    """A color strength below 1 that cannot be had: stage-1 weights, no stage-1 partner found
+    (partner_missing: naming one by hand would help), or one that does not fit."""
+
+    def __init__(self, message: str, partner_missing: bool = False):
+        super().__init__(message)
+        self.partner_missing = partner_missing
+
+
+def check_color_strength(strength: float) -> float:
+    if not MIN_COLOR_STRENGTH <= strength <= MAX_COLOR_STRENGTH:
+        raise ColorStrengthError(f"color strength {strength:g} is outside "
+                                 f"{MIN_COLOR_STRENGTH:g}..{MAX_COLOR_STRENGTH:g}")
+    return float(strength)
+
+
+def is_partner(init: dict, meta: dict) -> bool:
+    """True when meta (a stage-1 file's) is the start stage 2 recorded as init."""
+    return init.get("date") is not None and all(init.get(k) == meta.get(k) for k in PARTNER_KEYS)
+
+
+def partner_folders(path: str | Path, weights_dir: str | Path | None = None) -> list[Path]:
+    """Where a stage-2 file's partner is looked for: its own folder, then weights_folder()."""
+    folders = [Path(path).parent, weights_folder(weights_dir)]
+    return [f for i, f in enumerate(folders) if f.resolve() not in [g.resolve() for g in folders[:i]]]
+
+
+def find_partner(path: str | Path, meta: dict, weights_dir: str | Path | None = None) -> Path | None:
+    """The stage-1 weights a stage-2 file started from: the file in partner_folders() whose metadata
+    matches meta["init"] on date, photos seen and backbone. None for stage-1 weights, files that
+    recorded no start, or when no file matches."""
+    init = meta.get("init")
+    if meta.get("stage") != "gan" or not isinstance(init, dict):
+        return None
+    me = Path(path).resolve()
+    for folder in partner_folders(path, weights_dir):
+        for candidate in sorted(folder.glob("*.pt")):
+            if candidate.resolve() == me:
+                continue
+            try:
+                if is_partner(init, read_meta(candidate)):
+                    return candidate
+            except WeightsError:
+                continue
+    return None
+
+
+def no_partner_message(path: str | Path, meta: dict, strength: float | None = None,
+                       weights_dir: str | Path | None = None) -> str:
+    """Why a color strength below 1 cannot be had for these weights, naming the missing file
+    (strength None: said of color strength in general, as the page does)."""
+    if meta.get("stage") != "gan":
+        what = "stage-1" if meta.get("stage") == "pretrain" else f"stage {meta.get('stage')!r}"
+        return (f"{path}: color strength{'' if strength is None else f' {strength:g}'} needs stage-2 weights "
+                f"(it blends them with the stage-1 weights they started from); these are {what} weights"
+                + ("" if strength is None else " (use color strength 1)"))
+    strength = "" if strength is None else f" {strength:g}"
+    init = meta.get("init")
+    if not isinstance(init, dict):
+        return (f"{path}: color strength{strength} needs the stage-1 weights these started from, and their "
+                f"metadata does not say which")
+    name = Path(str((meta.get("config") or {}).get("init") or "stage-1 weights")).name
+    seen = init.get("images_seen")
+    seen = f"{seen:,} photos seen" if isinstance(seen, int) else "photos seen unknown"
+    where = " or ".join(f"{f}/" for f in partner_folders(path, weights_dir))
+    return (f"{path}: color strength{strength} needs the stage-1 weights it started from "
+            f"({name} of {init.get('date')}, {seen}), not found in {where}")
+
+
+def blend_states(base: dict, top: dict, strength: float) -> dict:
+    """(1 - s) * base + s * top for every floating-point tensor (BatchNorm running stats too);
+    integer buffers (num_batches_tracked) from top. ColorStrengthError when they do not fit."""
+    if base.keys() != top.keys():
+        raise ColorStrengthError(f"the two weights have different layers ({len(base)} and {len(top)} tensors)")
+    out = {}
+    for k, t in top.items():
+        b = base[k]
+        if b.shape != t.shape:
+            raise ColorStrengthError(f"the two weights differ in {k}: {tuple(b.shape)} and {tuple(t.shape)}")
+        out[k] = (1.0 - strength) * b.float() + strength * t.float() if t.is_floating_point() else t
+    return out
+
+
+def _blended(path: Path, state: dict, meta: dict, strength: float, base_weights, weights_dir) -> tuple[dict, dict]:
+    """state blended with its stage-1 partner at strength (< 1), and meta saying so."""
+    if meta.get("stage") != "gan":
+        raise ColorStrengthError(no_partner_message(path, meta, strength, weights_dir))
+    base = Path(base_weights) if base_weights else find_partner(path, meta, weights_dir)
+    if base is None:
+        raise ColorStrengthError(no_partner_message(path, meta, strength, weights_dir), partner_missing=True)
+    base_state, _ = load_weights(_existing(base))
+    try:
+        state = blend_states(base_state, state, strength)
+    except ColorStrengthError as err:
+        raise ColorStrengthError(f"{path} and {base} cannot be blended: {err}") from None
+    return state, dict(meta, color_strength=strength, base_weights=str(base))
+
+
 def render_shape(h: int, w: int, render_size: int, max_ratio: float = 3.0) -> tuple[int, int]:
     """Short side = render_size, aspect kept (long side capped at max_ratio x), both multiples of 32."""
     short, long_ = min(h, w), max(h, w)
@@ -91,13 +200,31 @@ class Colorizer:
     precision: str = "fp32"
     render_size: int = 256
 
+    @property
+    def color_strength(self) -> float:
+        return self.meta.get("color_strength", 1.0)
+
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
-             render_size: int | None = None, weights_dir: str | Path | None = None) -> "Colorizer":
+             render_size: int | None = None, weights_dir: str | Path | None = None,
+             color_strength: float | None = None, base_weights: str | Path | None = None) -> "Colorizer":
         """weights None: resolve_weights (then $COLORIZER_WEIGHTS, then the best in weights_dir).
-        render_size None: default_render_size (the size the weights were trained at)."""
+        render_size None: default_render_size (the size the weights were trained at).
+
+        color_strength in [0, 1]: blend stage-2 weights with their stage-1 partner (find_partner,
+        or base_weights when given). 1 loads the weights as they are. None: DEFAULT_COLOR_STRENGTH
+        for weights that have a partner, 1 for the others. A strength below 1 for weights without
+        a partner raises ColorStrengthError naming the file that is missing.
+        """
         path = resolve_weights(weights, weights_dir)
         state, meta = load_weights(path)
+        strength = color_strength
+        if strength is None:  # the default, where it can be had
+            strength = DEFAULT_COLOR_STRENGTH
+            if strength < 1.0 and base_weights is None and find_partner(path, meta, weights_dir) is None:
+                strength = 1.0
+        if check_color_strength(strength) < 1.0:
+            state, meta = _blended(path, state, meta, strength, base_weights, weights_dir)
         generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256))
         try:
             generator.load_state_dict(state)

@@ -16,6 +16,13 @@ MAX_UPLOAD_BYTES = 200 * 1024 * 1024  # a 50 MP uncompressed 16-bit TIFF stays b
 MIN_RENDER_SIZE, MAX_RENDER_SIZE = 32, 1024  # short side the colors are predicted at
 DEFAULT_RENDER_SIZE = 256  # when the weights do not say what size they were trained at
 
+# Color strength: stage-2 (GAN) weights blended with the stage-1 weights they started from,
+# (1 - s) * stage 1 + s * stage 2, parameter by parameter (infer.blend_states). 1 is stage 2 as
+# trained, 0 is stage 1. The default applies to weights that have a stage-1 partner; weights
+# without one are used as they are.
+MIN_COLOR_STRENGTH, MAX_COLOR_STRENGTH = 0.0, 1.0
+DEFAULT_COLOR_STRENGTH = 1.0
+
 ACCEPTED = f"jpg, png, webp, bmp or tiff, up to {MAX_PIXELS / 1e6:.0f} megapixels"  # for people to read
 
 RESULT_SUFFIX = "_color.png"  # 'old photo.jpg' -> 'old photo_color.png' (CLI, page and API)

@@ -144,3 +144,32 @@ def test_damaged_weights_503(tmp_path):
         assert r.status_code == 503 and "bad.pt" in r.json()["detail"]
         h = c.get("/health").json()
         assert h["status"] == "weights_error" and h["ready"] is False and "bad.pt" in h["message"]
+
+
+def test_color_strength_field(tmp_path):
+    from test_infer import tiny_pair
+
+    stage1, stage2 = tiny_pair(tmp_path / "pair")
+    photo = BW_PHOTO.read_bytes()
+    with TestClient(create_app(weights=stage1)) as c:
+        as_stage1 = post(c, photo, render_size=64)
+        refused = post(c, photo, render_size=64, color_strength=0.5)
+        assert refused.status_code == 422
+        assert "color strength 0.5 needs stage-2 weights" in refused.json()["detail"]
+    with TestClient(create_app(weights=stage2)) as c:
+        assert "color_strength" in c.get("/openapi.json").text
+        plain = post(c, photo, render_size=64)
+        zero = post(c, photo, render_size=64, color_strength=0)
+        half = post(c, photo, render_size=64, color_strength=0.5)
+        one = post(c, photo, render_size=64, color_strength=1)
+        assert {r.status_code for r in (as_stage1, plain, zero, half, one)} == {200}
+        assert zero.content == as_stage1.content and one.content == plain.content != half.content
+        assert c.get("/health").json()["color_strength"] == 1.0
+        assert post(c, photo, color_strength=1.5).status_code == 422
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / stage2.name).write_bytes(stage2.read_bytes())
+    with TestClient(create_app(weights=alone / stage2.name, weights_dir=tmp_path / "empty")) as c:
+        r = post(c, photo, render_size=64, color_strength=0.5)
+        assert r.status_code == 422 and "stage1.pt" in r.json()["detail"] and "not found in" in r.json()["detail"]
+        assert post(c, photo, render_size=64).status_code == 200  # the default needs no partner

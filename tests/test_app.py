@@ -161,6 +161,39 @@ def test_upload_real_corrupt_huge_and_color(monkeypatch, weights_dir, media):
     assert all(after[k] is before[k] for k in before)
 
 
+def strength_slider(at):
+    found = [s for s in at.slider if s.label == "Color strength"]
+    assert len(found) == 1
+    return found[0]
+
+
+def test_color_strength_slider(monkeypatch, tmp_path):
+    from colorizer.limits import DEFAULT_COLOR_STRENGTH
+    from test_infer import tiny_pair
+
+    stage1, stage2 = tiny_pair(tmp_path / "pair", "generator_pretrained.pt", "generator_gan.pt", decoy=False)
+    at = run_app(monkeypatch, stage1.parent)
+    assert at.selectbox[0].value == str(stage2)  # stage 2 ranks first; its start is in the folder
+    slider = strength_slider(at)
+    assert not slider.proto.disabled and slider.value == DEFAULT_COLOR_STRENGTH
+    assert at.slider[0].label == "Saturation boost"
+    slider.set_value(0.5)
+    at.file_uploader[0].set_value([("surfer.jpg", BW_PHOTO.read_bytes(), "image/jpeg")])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    (key, result), = at.session_state["results"].items()
+    assert key[-1] == 0.5 and result.output.size == (618, 409)  # the strength is part of what is cached
+
+    # stage-1 weights have nothing to blend with: the slider is shown disabled, with a note
+    at.selectbox[0].set_value(str(stage1)).run()
+    assert not at.exception, [e.value for e in at.exception]
+    slider = strength_slider(at)
+    assert slider.proto.disabled and slider.value == 1.0
+    assert any("generator_pretrained.pt: color strength needs stage-2 weights" in c.value for c in at.caption)
+    (key, _), = at.session_state["results"].items()
+    assert key[-1] is None
+
+
 # ---- the helpers --------------------------------------------------------------------------
 
 def test_describe_weights():

@@ -333,3 +333,30 @@ def test_run_evaluation_bad_folders(tmp_path, weights):
     with pytest.raises(ValueError, match="no usable color photos"):
         run_evaluation(data=only_bad, weights=weights, out_dir=tmp_path / "eval", render_size=64,
                        device="cpu", fid=False)
+
+
+def test_several_color_strengths_in_one_run(tmp_path, capsys, monkeypatch):
+    from colorizer.infer import WEIGHTS_DIR_ENV, WEIGHTS_ENV
+    from test_infer import tiny_pair
+
+    stage1, stage2 = tiny_pair(tmp_path / "pair", decoy=False)
+    data = tmp_path / "squares"
+    data.mkdir()
+    for name in PHOTOS[:2]:
+        square(name).save(data / (Path(name).stem + ".png"))
+    common = ["--data", str(data), "--render-size", "64", "--device", "cpu", "--precision", "fp32", "--no-fid"]
+    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(stage2.parent))  # evaluate honours it, as colorize does
+    monkeypatch.delenv(WEIGHTS_ENV, raising=False)
+    assert cli_main(["evaluate", *common, "--color-strength", "0", "0.5", "1", "--out", str(tmp_path / "a")]) == 0
+    assert "stage2.pt s=0.5" in capsys.readouterr().out
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    assert [(m["name"], m["color_strength"]) for m in summary["models"]] == [
+        ("stage2.pt s=0", 0.0), ("stage2.pt s=0.5", 0.5), ("stage2.pt s=1", 1.0)]
+    assert summary["models"][0]["base_weights"] == str(stage1)
+    with open(tmp_path / "a" / "per_image.csv", newline="") as fh:
+        assert [float(r["color_strength"]) for r in csv.DictReader(fh)] == [0, 0.5, 1] * 2
+
+    assert cli_main(["evaluate", *common, "--weights", str(stage1), "--out", str(tmp_path / "b")]) == 0
+    alone = json.loads((tmp_path / "b" / "summary.json").read_text())["models"][0]
+    for key in ("psnr", "ssim", "colorfulness", "false_color"):  # strength 0 is stage 1
+        assert summary["models"][0][key] == alone[key]

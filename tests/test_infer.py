@@ -1,0 +1,170 @@
+"""Inference options on tiny random weights: color strength (stage 2 blended with the stage-1 weights
+it started from, found by metadata)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorizer import app_logic as logic
+from colorizer import infer
+from colorizer.checkpoint import make_meta, save_weights
+from colorizer.infer import ColorStrengthError, Colorizer, find_partner
+from colorizer.models import build_generator
+from conftest import ROOT, random_color_image
+
+SHIPPED = ROOT / "weights"
+
+
+def tiny_generator(seed: int, n_out: int = 2):
+    torch.manual_seed(seed)
+    return build_generator("resnet18", "none", 64, n_in=1, n_out=n_out)
+
+
+def tiny_pair(folder: Path, stage1: str = "stage1.pt", stage2: str = "stage2.pt", decoy: bool = True) -> tuple:
+    """A stage-1 file and a stage-2 file that records it as its start (meta["init"]), as training
+    writes them; and a decoy stage-1 file (same photos seen, another date) that must not be picked."""
+    folder.mkdir(parents=True, exist_ok=True)
+    meta1 = make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10, date="2025-01-01 10:00 UTC")
+    p1 = save_weights(folder / stage1, tiny_generator(0).state_dict(), meta1, half=True)
+    if decoy:
+        save_weights(folder / "a_decoy.pt", tiny_generator(2).state_dict(),
+                     dict(meta1, date="2025-01-01 09:00 UTC"), half=True)
+    state2 = tiny_generator(1).state_dict()
+    for k, v in state2.items():  # integer buffers must come from stage 2: make them differ
+        if not v.is_floating_point():
+            state2[k] = torch.full_like(v, 7)
+    meta2 = make_meta(stage="gan", backbone="resnet18", size=64, images_seen=30, init=dict(meta1),
+                      config={"init": f"weights/{stage1}"})
+    p2 = save_weights(folder / stage2, state2, meta2, half=True)
+    return p1, p2
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory) -> tuple[Path, Path]:
+    return tiny_pair(tmp_path_factory.mktemp("pair"))
+
+
+def photo():
+    return random_color_image(96, 64, seed=3)
+
+
+def png(model: Colorizer) -> bytes:
+    return logic.png_bytes(model.colorize(photo()))
+
+
+def load(path, **kw) -> Colorizer:
+    return Colorizer.load(path, device="cpu", precision="fp32", **kw)
+
+
+# ---- color strength -----------------------------------------------------------------------
+
+def test_partner_found_by_metadata(pair, tmp_path):
+    p1, p2 = pair
+    meta2 = infer.read_meta(p2)
+    assert find_partner(p2, meta2) == p1  # not the decoy, which sorts first
+    assert find_partner(p1, infer.read_meta(p1)) is None  # stage 1 has no partner
+    # stage 2 alone in its folder: the partner is looked for in the weights folder too
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    moved = alone / p2.name
+    moved.write_bytes(p2.read_bytes())
+    assert find_partner(moved, meta2, weights_dir=tmp_path / "nowhere") is None
+    assert find_partner(moved, meta2, weights_dir=p1.parent) == p1
+
+
+@pytest.mark.skipif(not (SHIPPED / "colorizer_gan.pt").is_file(), reason="shipped weights absent")
+def test_shipped_pair_is_found():
+    gan = SHIPPED / "colorizer_gan.pt"
+    assert find_partner(gan, infer.read_meta(gan)) == SHIPPED / "generator_pretrained.pt"
+
+
+def test_strength_one_is_stage_two_untouched_and_zero_is_stage_one(pair):
+    p1, p2 = pair
+    plain = load(p2)
+    assert "base_weights" not in plain.meta and plain.color_strength == 1.0
+    assert png(load(p2, color_strength=1.0)) == png(plain)
+    zero = load(p2, color_strength=0.0)
+    assert zero.meta["base_weights"] == str(p1) and zero.color_strength == 0.0
+    assert png(zero) == png(load(p1))
+    assert png(zero) != png(plain)
+
+
+def test_half_strength_is_the_mean_of_the_two(pair):
+    p1, p2 = pair
+    s1, _ = infer.load_weights(p1)
+    s2, _ = infer.load_weights(p2)
+    half = load(p2, color_strength=0.5).generator.state_dict()
+    assert half.keys() == s2.keys()
+    ints = 0
+    for k, v in half.items():
+        if v.is_floating_point():
+            assert torch.allclose(v, (s1[k] + s2[k]) / 2, rtol=1e-6, atol=0), k
+        else:  # num_batches_tracked: stage 2's
+            assert torch.equal(v, s2[k]) and not torch.equal(v, s1[k]), k
+            ints += 1
+    assert ints > 0
+    assert any("running_mean" in k for k in half)  # BatchNorm statistics are blended too
+
+
+def test_explicit_base_weights_override_the_search(pair, tmp_path):
+    p1, p2 = pair
+    other = save_weights(tmp_path / "other.pt", tiny_generator(5).state_dict(),
+                         make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=1))
+    zero = load(p2, color_strength=0.0, base_weights=other)
+    assert zero.meta["base_weights"] == str(other) and png(zero) == png(load(other))
+
+
+def test_no_partner_is_an_error_naming_the_missing_file(pair, tmp_path, monkeypatch):
+    p1, p2 = pair
+    with pytest.raises(ColorStrengthError, match="stage-1 weights") as err:
+        load(p1, color_strength=0.5)
+    assert not err.value.partner_missing
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / p2.name).write_bytes(p2.read_bytes())
+    monkeypatch.setenv(infer.WEIGHTS_DIR_ENV, str(tmp_path / "empty"))
+    with pytest.raises(ColorStrengthError, match=r"stage1\.pt of 2025-01-01 10:00 UTC, 10 photos seen\), not found in"):
+        load(alone / p2.name, color_strength=0.5)
+    assert png(load(alone / p2.name)) == png(load(p2))  # strength 1 needs no partner
+
+
+def test_default_strength_applies_where_it_can(pair, monkeypatch):
+    p1, p2 = pair
+    monkeypatch.setattr(infer, "DEFAULT_COLOR_STRENGTH", 0.0)
+    assert load(p2).color_strength == 0.0 and png(load(p2)) == png(load(p1))
+    assert load(p1).color_strength == 1.0  # stage 1: used as it is, no error
+
+
+def test_blending_what_does_not_fit_is_an_error(pair):
+    _, p2 = pair
+    with pytest.raises(ColorStrengthError, match="outside 0..1"):
+        load(p2, color_strength=1.5)
+
+
+# ---- the command line ---------------------------------------------------------------------
+
+def test_cli_color_strength(pair, tmp_path, capsys, monkeypatch):
+    from colorizer.cli import main
+
+    p1, p2 = pair
+    src = tmp_path / "in.png"
+    photo().save(src)
+    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(p2),
+                 "--color-strength", "0.3"]) == 0
+    assert "color strength 0.3 with" in capsys.readouterr().out
+    assert main(["colorize", str(src), "-o", str(tmp_path / "b.png"), "--weights", str(p1),
+                 "--color-strength", "0.3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("error: ") and "stage-1 weights" in err
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    (alone / p2.name).write_bytes(p2.read_bytes())
+    monkeypatch.setenv(infer.WEIGHTS_DIR_ENV, str(tmp_path / "empty"))
+    assert main(["colorize", str(src), "--weights", str(alone / p2.name), "--color-strength", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "stage1.pt" in err and "--base-weights" in err
+    with pytest.raises(SystemExit) as bad:
+        main(["colorize", str(src), "--color-strength", "2"])
+    assert bad.value.code == 2
