@@ -19,13 +19,15 @@ from PIL import Image
 
 from .checkpoint import WeightsError, ranked_weights, read_meta
 from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
-from .infer import WEIGHTS_ENV, find_partner, gray_baseline, no_partner_message, resolve_weights, weights_folder
+from .infer import (WEIGHTS_ENV, find_partner, gray_baseline, head_of, no_partner_message, resolve_weights,
+                    weights_folder)
 from .limits import MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, result_name
 
 RENDER_SIZES = (128, 192, 256, 384, 512)
 PREVIEW_SIDE = 1600  # long side of the images shown on the page (downloads keep full size)
 GRAYED_NOTE = "already in color: turned gray first"
 STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN"}
+CLASSES_STAGE_NAMES = {"pretrain": "stage 1 · classes", "gan": "stage 2 · GAN · classes"}  # head "classes"
 
 
 # ---- weights ------------------------------------------------------------------------------
@@ -57,7 +59,8 @@ def _count(n) -> str:
 
 def describe_weights(path: str | Path, meta: dict) -> str:
     """One line naming a weights file by what it is, e.g.
-    'stage 2 · GAN — resnet18, 256 px, 120k photos seen, epoch 20, 2025-01-31 (generator_gan.pt)'."""
+    'stage 2 · GAN — resnet18, 256 px, 120k photos seen, epoch 20, 2025-01-31 (generator_gan.pt)';
+    weights that predict ab bins say so: 'stage 1 · classes — ...'."""
     stage = meta.get("stage")
     parts = []
     if meta.get("backbone"):
@@ -71,6 +74,8 @@ def describe_weights(path: str | Path, meta: dict) -> str:
     if meta.get("date"):
         parts.append(str(meta["date"]).split(" ")[0])
     head = STAGE_NAMES.get(stage, f"other ({stage})" if stage else "other")
+    if head_of(meta) == "classes":
+        head = CLASSES_STAGE_NAMES.get(stage, f"{head} · classes")
     return f"{head} — {', '.join(parts)} ({Path(path).name})" if parts else f"{head} ({Path(path).name})"
 
 

@@ -21,13 +21,32 @@ def color_strength(text: str) -> float:
     return value
 
 
+def temperature(text: str) -> float:
+    """argparse type: an annealed-mean temperature within limits.py's range."""
+    from .limits import MAX_TEMPERATURE, MIN_TEMPERATURE
+
+    value = float(text)
+    if not MIN_TEMPERATURE <= value <= MAX_TEMPERATURE:
+        raise argparse.ArgumentTypeError(f"{text} is outside {MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g}")
+    return value
+
+
 def _model_line(model) -> str:
     """'path (stage gan, color strength 0.5 with base.pt, ...)': what a Colorizer is, for one printed line."""
     parts = [str(model.meta.get("stage"))]
     if model.color_strength < 1:
         parts.append(f"color strength {model.color_strength:g} with {model.meta['base_weights']}")
+    if model.temperature is not None:
+        parts.append(f"classes head, temperature {model.temperature:g}")
     parts += [str(model.device), model.precision, f"render size {model.render_size}"]
     return f"{model.meta['path']} ({', '.join(parts)})"
+
+
+def temperature_note(model, asked: float | None) -> str | None:
+    """The note printed when --temperature was given for weights that predict ab directly (it is ignored)."""
+    if asked is not None and model.temperature is None:
+        return f"note: --temperature ignored for {model.meta['path']}: it predicts ab directly (no classes head)"
+    return None
 
 
 # ---- python -m colorizer ... ------------------------------------------------------------
@@ -58,11 +77,15 @@ def colorize_command(args: argparse.Namespace) -> int:
     try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
                                render_size=args.render_size, weights_dir=args.weights_dir,
-                               color_strength=args.color_strength, base_weights=args.base_weights)
+                               color_strength=args.color_strength, base_weights=args.base_weights,
+                               temperature=args.temperature)
     except WeightsError as err:
         hint = " (or pass --base-weights PATH)" if getattr(err, "partner_missing", False) else ""
         print(f"error: {err}{hint}", file=sys.stderr)
         return 2
+    note = temperature_note(model, args.temperature)
+    if note:
+        print(note, file=sys.stderr)
     pairs = _colorize_targets(inputs)
     if not pairs:
         print(f"error: no photos found in {', '.join(inputs)}", file=sys.stderr)
@@ -102,7 +125,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     try:
         run_evaluation(data=args.data, weights=args.weights, out_dir=args.out, render_size=args.render_size,
                        device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir,
-                       fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights)
+                       fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights,
+                       temperature=args.temperature)
     except (WeightsError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -138,6 +162,9 @@ def main(argv=None) -> int:
     c.add_argument("--base-weights", metavar="PATH",
                    help="the stage-1 weights to blend with (default: the file in the weights' folder, or "
                         "--weights-dir, that their metadata names as their start)")
+    c.add_argument("--temperature", type=temperature, default=None,
+                   help="weights with a classes head: the annealed mean's temperature, lower is more vivid "
+                        "(default: the one they were trained with); ignored, with a note, for other weights")
     c.add_argument("--device", default="auto")
     c.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
     c.set_defaults(func=colorize_command)
@@ -160,6 +187,8 @@ def main(argv=None) -> int:
                    help="one or more color strengths (0..1, see colorize --help), each scored as its own row "
                         "for every weights file (default: as colorize)")
     e.add_argument("--base-weights", metavar="PATH", help="the stage-1 weights to blend with (see colorize --help)")
+    e.add_argument("--temperature", type=temperature, default=None,
+                   help="classes-head weights: the annealed mean's temperature (ignored, with a note, for others)")
     e.add_argument("--limit", type=positive_int, default=None, help="only the first N photos")
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")

@@ -31,7 +31,7 @@ from .sheets import make_grid, thumb
 
 CSV_FIELDS = ["file", "width", "height", "weights", "psnr", "ssim", "colorfulness_pred", "false_color",
               "colorfulness_true", "psnr_gray", "ssim_gray", "colorfulness_gray", "false_color_gray",
-              "color_strength"]
+              "color_strength", "temperature"]
 GRID_ROWS = 8
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -127,7 +127,9 @@ def _print_table(summary: dict) -> None:
     print(f"\n{summary['images']} photo(s) in {summary['data']}, {summary['device']} {summary['precision']}")
     for m in models:
         seen = f"{m['images_seen']:,} photos seen" if m["images_seen"] is not None else "photos seen unknown"
-        extra = f", color strength {m['color_strength']:g} with {m['base_weights']}" if m["color_strength"] < 1 else ""
+        extra = "".join([f", color strength {m['color_strength']:g} with {m['base_weights']}"
+                         if m["color_strength"] < 1 else "",
+                         f", classes head at temperature {m['temperature']:g}" if m["temperature"] else ""])
         print(f"  {m['name']}: {m['weights']} (stage {m['stage']}, {m['backbone']}, {seen}, "
               f"render size {m['render_size']}{extra})")
     print(f"{'':{w}}{'PSNR':>8}{'vs gray':>9}{'SSIM':>8}{'colorful':>10}{'% truth':>9}{'false color':>13}{'FID':>8}")
@@ -144,16 +146,16 @@ def _print_table(summary: dict) -> None:
 def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None = None, device: str = "auto",
                    precision: str = "auto", limit: int | None = None, weights_dir=None,
                    fid: bool = True, color_strength: float | list[float] | None = None,
-                   base_weights: str | Path | None = None) -> dict:
+                   base_weights: str | Path | None = None, temperature: float | None = None) -> dict:
     """Score one or several weights files on every color photo under data, on the same photos;
     write per_image.csv, summary.json and grid.png to out_dir, print one table.
 
     weights: a path, a list of paths, or None (infer.resolve_weights: $COLORIZER_WEIGHTS, else the
     best in weights_dir, $COLORIZER_WEIGHTS_DIR or weights/). render_size None: each weights' own
-    trained size. fid=False skips the FID (and the Inception
-    download attempt). color_strength: one or several (each weights file is scored at each, one
-    row per pair; None: infer's default); base_weights: the stage-1 file to blend with (default:
-    found from the metadata).
+    trained size. fid=False skips the FID (and the Inception download attempt). color_strength:
+    one or several (each weights file is scored at each, one row per pair; None: infer's default);
+    base_weights: the stage-1 file to blend with (default: found from the metadata). temperature:
+    for classes-head weights (ignored for others, with a note).
 
     Returns the summary: "models" (one entry per weights, in order), "gray_baseline" and
     "ground_truth" means; with one weights file also today's "model", "weights", "stage", ... keys.
@@ -167,8 +169,11 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
     paths = list(weights) if isinstance(weights, (list, tuple)) else [weights]
     strengths = list(color_strength) if isinstance(color_strength, (list, tuple)) else [color_strength]
     models = [Colorizer.load(w, device=device, precision=precision, render_size=render_size,
-                             weights_dir=weights_dir, color_strength=s, base_weights=base_weights)
-              for w in paths for s in strengths]
+                             weights_dir=weights_dir, color_strength=s, base_weights=base_weights,
+                             temperature=temperature) for w in paths for s in strengths]
+    for m in models:
+        if temperature is not None and m.temperature is None:
+            print(f"note: temperature ignored for {m.meta['path']}: it predicts ab directly (no classes head)")
     names = weights_labels([m.meta["path"] for m in models], [m.color_strength for m in models])
     inception = load_inception(models[0].device) if fid else None
     out = Path(out_dir)
@@ -200,7 +205,7 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
                          "colorfulness_true": true_cf,
                          "psnr_gray": s_gray["psnr"], "ssim_gray": s_gray["ssim"],
                          "colorfulness_gray": s_gray["colorfulness"], "false_color_gray": s_gray["false_color"],
-                         "color_strength": m.color_strength})
+                         "color_strength": m.color_strength, "temperature": m.temperature})
         if len(grid) < GRID_ROWS:
             grid.append([thumb(truth), thumb(gray)] + [thumb(p) for p in preds])
         if inception is not None:
@@ -235,7 +240,7 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
             "weights": m.meta["path"], "name": name, "stage": m.meta.get("stage"),
             "backbone": m.meta.get("backbone"), "images_seen": m.meta.get("images_seen"),
             "render_size": m.render_size, "color_strength": m.color_strength,
-            "base_weights": m.meta.get("base_weights"),
+            "base_weights": m.meta.get("base_weights"), "head": m.head, "temperature": m.temperature,
             "psnr": _mean(mine, "psnr"),
             "psnr_vs_gray": _mean(mine, "psnr") - gray_summary["psnr"], "ssim": _mean(mine, "ssim"),
             "colorfulness": _mean(mine, "colorfulness_pred"),

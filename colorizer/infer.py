@@ -8,6 +8,9 @@ Color strength: stage-2 (GAN) weights can be blended with the stage-1 weights th
 (ESRGAN's network interpolation), (1 - s) * stage 1 + s * stage 2 for every floating-point
 tensor of the state dict: 1 is stage 2 as trained, 0 is stage 1, between is a safer, duller
 stage 2. The partner is found by the metadata stage 2 keeps of its start (meta["init"]).
+
+Heads: weights predict ab directly (meta["head"] "ab", or no head: the older files) or one logit
+per ab bin ("classes", color_classes.py), decoded by the annealed mean at a temperature.
 """
 from __future__ import annotations
 
@@ -19,12 +22,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from . import color_classes
 from .checkpoint import WeightsError, find_weights, load_weights, read_meta
-from .color import lab_norm_to_rgb, rgb_to_lab_norm
+from .color import AB_SCALE, lab_norm_to_rgb, rgb_to_lab_norm
 from .device import autocast, pick_device, prepare, resolve_precision, to_input
 from .images import to_pil, to_tensor
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
-                     MIN_COLOR_STRENGTH, MIN_RENDER_SIZE)
+                     MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
 from .models import build_generator
 
 WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is
@@ -76,6 +80,33 @@ def default_render_size(meta: dict | None = None) -> int:
     trained = (meta or {}).get("size")
     ok = isinstance(trained, int) and MIN_RENDER_SIZE <= trained <= MAX_RENDER_SIZE
     return trained if ok else DEFAULT_RENDER_SIZE
+
+
+# ---- heads ---------------------------------------------------------------------------------
+
+def head_of(meta: dict) -> str:
+    """What the generator outputs: "ab" (2 channels; also files from before heads were recorded)
+    or "classes" (one logit per ab bin)."""
+    return meta.get("head") or "ab"
+
+
+def bin_centers_of(meta: dict) -> torch.Tensor | None:
+    """(Q, 2) ab bin centers (CIELAB units) of classes weights; None for ab weights."""
+    if head_of(meta) != "classes":
+        return None
+    return color_classes.bin_centers(float(meta.get("bin", color_classes.BIN)))
+
+
+def out_channels(meta: dict) -> int:
+    centers = bin_centers_of(meta)
+    return 2 if centers is None else len(centers)
+
+
+def check_temperature(temperature: float) -> float:
+    """A temperature asked for, within limits.py's range (ValueError otherwise)."""
+    if not MIN_TEMPERATURE <= temperature <= MAX_TEMPERATURE:
+        raise ValueError(f"temperature {temperature:g} is outside {MIN_TEMPERATURE:g}..{MAX_TEMPERATURE:g}")
+    return float(temperature)
 
 
 # ---- color strength: blending stage 2 with its stage-1 start ------------------------------
@@ -173,7 +204,10 @@ def _blended(path: Path, state: dict, meta: dict, strength: float, base_weights,
     base = Path(base_weights) if base_weights else find_partner(path, meta, weights_dir)
     if base is None:
         raise ColorStrengthError(no_partner_message(path, meta, strength, weights_dir), partner_missing=True)
-    base_state, _ = load_weights(_existing(base))
+    base_state, base_meta = load_weights(_existing(base))
+    if head_of(base_meta) != head_of(meta):
+        raise ColorStrengthError(f"{path} ({head_of(meta)} head) and {base} ({head_of(base_meta)} head) "
+                                 f"cannot be blended: their generators predict different things")
     try:
         state = blend_states(base_state, state, strength)
     except ColorStrengthError as err:
@@ -199,6 +233,12 @@ class Colorizer:
     device: torch.device
     precision: str = "fp32"
     render_size: int = 256
+    temperature: float | None = None  # classes head: the annealed mean's; None for ab weights
+    centers: torch.Tensor | None = None  # classes head: (Q, 2) ab bin centers, CIELAB units
+
+    @property
+    def head(self) -> str:
+        return head_of(self.meta)
 
     @property
     def color_strength(self) -> float:
@@ -207,7 +247,8 @@ class Colorizer:
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
              render_size: int | None = None, weights_dir: str | Path | None = None,
-             color_strength: float | None = None, base_weights: str | Path | None = None) -> "Colorizer":
+             color_strength: float | None = None, base_weights: str | Path | None = None,
+             temperature: float | None = None) -> "Colorizer":
         """weights None: resolve_weights (then $COLORIZER_WEIGHTS, then the best in weights_dir).
         render_size None: default_render_size (the size the weights were trained at).
 
@@ -215,6 +256,9 @@ class Colorizer:
         or base_weights when given). 1 loads the weights as they are. None: DEFAULT_COLOR_STRENGTH
         for weights that have a partner, 1 for the others. A strength below 1 for weights without
         a partner raises ColorStrengthError naming the file that is missing.
+
+        temperature: the annealed mean's for classes weights (None: the one they were trained
+        with); ignored for ab weights (the `temperature` attribute stays None: callers may say so).
         """
         path = resolve_weights(weights, weights_dir)
         state, meta = load_weights(path)
@@ -225,23 +269,34 @@ class Colorizer:
                 strength = 1.0
         if check_color_strength(strength) < 1.0:
             state, meta = _blended(path, state, meta, strength, base_weights, weights_dir)
-        generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256))
+        centers = bin_centers_of(meta)
+        generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256),
+                                    n_in=1, n_out=out_channels(meta))
         try:
             generator.load_state_dict(state)
         except RuntimeError as err:
-            raise WeightsError(f"{path}: weights do not fit a {meta.get('backbone')} generator ({err})") from None
+            raise WeightsError(f"{path}: weights do not fit a {meta.get('backbone')} generator with a "
+                               f"{head_of(meta)} head ({err})") from None
+        if centers is None:
+            temperature = None
+        elif temperature is None:
+            temperature = float(meta.get("temperature", color_classes.TEMPERATURE))
+        else:
+            temperature = check_temperature(temperature)
         dev = pick_device(device)
         generator = prepare(generator, dev).eval()
         meta = dict(meta, path=str(path))
         render_size = render_size or default_render_size(meta)
-        return cls(generator, meta, dev, resolve_precision(precision, dev), render_size)
+        return cls(generator, meta, dev, resolve_precision(precision, dev), render_size, temperature, centers)
 
     @torch.inference_mode()
     def predict_ab(self, L: torch.Tensor) -> torch.Tensor:
-        """Normalised L (B, 1, h, w) at render size -> ab (B, 2, h, w), float32 on CPU."""
+        """Normalised L (B, 1, h, w) at render size -> normalised ab (B, 2, h, w), float32 on CPU."""
         with autocast(self.device, self.precision):
-            ab = self.generator(to_input(L, self.device))
-        return ab.float().clamp(-1, 1).cpu()
+            out = self.generator(to_input(L, self.device))
+        if self.centers is not None:  # logits per ab bin -> ab (CIELAB units) -> normalised
+            out = color_classes.annealed_mean(out.float(), self.centers, self.temperature) / AB_SCALE
+        return out.float().clamp(-1, 1).cpu()
 
     @torch.inference_mode()
     def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0) -> Image.Image:

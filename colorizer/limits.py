@@ -23,6 +23,10 @@ DEFAULT_RENDER_SIZE = 256  # when the weights do not say what size they were tra
 MIN_COLOR_STRENGTH, MAX_COLOR_STRENGTH = 0.0, 1.0
 DEFAULT_COLOR_STRENGTH = 1.0
 
+# Temperature of the annealed mean for weights with a classes head (color_classes.py): lower is
+# more vivid (towards the most likely color), 1 is the plain mean. Default: the weights' own.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 10.0
+
 ACCEPTED = f"jpg, png, webp, bmp or tiff, up to {MAX_PIXELS / 1e6:.0f} megapixels"  # for people to read
 
 RESULT_SUFFIX = "_color.png"  # 'old photo.jpg' -> 'old photo_color.png' (CLI, page and API)

@@ -1,18 +1,21 @@
 """Inference options on tiny random weights: color strength (stage 2 blended with the stage-1 weights
-it started from, found by metadata)."""
+it started from, found by metadata) and weights whose generator predicts ab bins (a classes head)."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from colorizer import app_logic as logic
-from colorizer import infer
+from colorizer import color_classes, infer
 from colorizer.checkpoint import make_meta, save_weights
 from colorizer.infer import ColorStrengthError, Colorizer, find_partner
+from colorizer.metrics import colorfulness
 from colorizer.models import build_generator
 from conftest import ROOT, random_color_image
+from test_app import BW_PHOTO
 
 SHIPPED = ROOT / "weights"
 
@@ -137,8 +140,14 @@ def test_default_strength_applies_where_it_can(pair, monkeypatch):
     assert load(p1).color_strength == 1.0  # stage 1: used as it is, no error
 
 
-def test_blending_what_does_not_fit_is_an_error(pair):
+def test_blending_different_heads_or_shapes_is_an_error(pair, tmp_path):
     _, p2 = pair
+    centers = color_classes.bin_centers()
+    classes = save_weights(tmp_path / "classes.pt", tiny_generator(0, len(centers)).state_dict(),
+                           make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=1, head="classes",
+                                     bin=10.0, temperature=0.38))
+    with pytest.raises(ColorStrengthError, match="cannot be blended"):
+        load(p2, color_strength=0.5, base_weights=classes)
     with pytest.raises(ColorStrengthError, match="outside 0..1"):
         load(p2, color_strength=1.5)
 
@@ -168,3 +177,64 @@ def test_cli_color_strength(pair, tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as bad:
         main(["colorize", str(src), "--color-strength", "2"])
     assert bad.value.code == 2
+
+
+# ---- a classes head -----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def classes_weights(tmp_path_factory) -> Path:
+    centers = color_classes.bin_centers(10.0)
+    g = tiny_generator(0, len(centers))
+    with torch.no_grad():  # a random init gives near-uniform logits: make them peaked, as trained ones are
+        last = [m for m in g.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+        last.weight.mul_(20)
+    meta = make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10, head="classes", bin=10.0,
+                     temperature=0.38)
+    return save_weights(tmp_path_factory.mktemp("classes") / "classes.pt", g.state_dict(), meta)
+
+
+def test_classes_head_colorizes_at_any_size(classes_weights):
+    from PIL import Image
+
+    model = load(classes_weights)
+    assert model.head == "classes" and model.temperature == 0.38
+    assert len(model.centers) == len(color_classes.bin_centers())
+    with Image.open(BW_PHOTO) as im:
+        out = model.colorize(im)
+        assert out.size == im.size and out.mode == "RGB"
+
+
+def test_lower_temperature_is_more_colorful(classes_weights):
+    img = photo()
+    vivid = colorfulness(np.asarray(load(classes_weights, temperature=0.2).colorize(img)))
+    mean = colorfulness(np.asarray(load(classes_weights, temperature=1.0).colorize(img)))
+    assert vivid > mean + 1, (vivid, mean)
+
+
+def test_temperature_is_ignored_for_ab_weights_with_a_note(pair, tmp_path, capsys):
+    from colorizer.cli import main
+
+    p1, _ = pair
+    assert load(p1, temperature=0.2).temperature is None
+    src = tmp_path / "in.png"
+    photo().save(src)
+    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(p1),
+                 "--temperature", "0.2"]) == 0
+    assert "--temperature ignored" in capsys.readouterr().err
+
+
+def test_cli_temperature_for_classes(classes_weights, tmp_path, capsys):
+    from colorizer.cli import main
+
+    src = tmp_path / "in.png"
+    photo().save(src)
+    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(classes_weights),
+                 "--temperature", "0.5"]) == 0
+    assert "classes head, temperature 0.5" in capsys.readouterr().out
+
+
+def test_classes_weights_are_labeled():
+    meta = {"stage": "pretrain", "backbone": "resnet18", "size": 128, "head": "classes"}
+    assert logic.describe_weights("c.pt", meta).startswith("stage 1 · classes — resnet18")
+    assert logic.describe_weights("g.pt", dict(meta, stage="gan")).startswith("stage 2 · GAN · classes — ")
+    assert logic.describe_weights("a.pt", dict(meta, head="ab")).startswith("stage 1 · L1 only — ")
