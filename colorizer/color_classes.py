@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from kornia.color import lab_to_rgb
 
-BIN = 10.0            # width of a bin in CIELAB units (Zhang et al.: 10, giving 313 in-gamut bins)
+BIN = 10.0            # width of a bin in CIELAB units (as Zhang et al.; our gamut test keeps 213 bins, theirs 313)
 SIGMA = 5.0           # soft encoding: Gaussian of this width over the nearest bins
 NEIGHBOURS = 5
 TEMPERATURE = 0.38    # Zhang et al.'s annealed-mean temperature
