@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from colorizer.api import ResultStore, create_app
+from colorizer.limits import DEFAULT_COLOR_STRENGTH
 from test_app import BW_PHOTO, COLOR_PHOTO, huge_png, tiny_weights
 
 
@@ -158,13 +159,15 @@ def test_color_strength_field(tmp_path):
         assert "color strength 0.5 needs stage-2 weights" in refused.json()["detail"]
     with TestClient(create_app(weights=stage2)) as c:
         assert "color_strength" in c.get("/openapi.json").text
-        plain = post(c, photo, render_size=64)
+        plain = post(c, photo, render_size=64)  # the default strength
         zero = post(c, photo, render_size=64, color_strength=0)
         half = post(c, photo, render_size=64, color_strength=0.5)
         one = post(c, photo, render_size=64, color_strength=1)
-        assert {r.status_code for r in (as_stage1, plain, zero, half, one)} == {200}
-        assert zero.content == as_stage1.content and one.content == plain.content != half.content
-        assert c.get("/health").json()["color_strength"] == 1.0
+        default = post(c, photo, render_size=64, color_strength=DEFAULT_COLOR_STRENGTH)
+        assert {r.status_code for r in (as_stage1, plain, zero, half, one, default)} == {200}
+        assert zero.content == as_stage1.content and default.content == plain.content
+        assert len({zero.content, half.content, one.content}) == 3
+        assert c.get("/health").json()["color_strength"] == DEFAULT_COLOR_STRENGTH
         assert post(c, photo, color_strength=1.5).status_code == 422
     alone = tmp_path / "alone"
     alone.mkdir()

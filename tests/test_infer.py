@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from colorizer.limits import DEFAULT_COLOR_STRENGTH
+
 from colorizer import app_logic as logic
 from colorizer import color_classes, infer
 from colorizer.checkpoint import make_meta, save_weights
@@ -85,9 +87,10 @@ def test_shipped_pair_is_found():
 
 def test_strength_one_is_stage_two_untouched_and_zero_is_stage_one(pair):
     p1, p2 = pair
-    plain = load(p2)
-    assert "base_weights" not in plain.meta and plain.color_strength == 1.0
-    assert png(load(p2, color_strength=1.0)) == png(plain)
+    plain = load(p2, color_strength=1.0)
+    assert "base_weights" not in plain.meta and plain.color_strength == 1.0  # no blending at all
+    default = load(p2)
+    assert default.color_strength == DEFAULT_COLOR_STRENGTH and default.meta["base_weights"] == str(p1)
     zero = load(p2, color_strength=0.0)
     assert zero.meta["base_weights"] == str(p1) and zero.color_strength == 0.0
     assert png(zero) == png(load(p1))
@@ -130,7 +133,7 @@ def test_no_partner_is_an_error_naming_the_missing_file(pair, tmp_path, monkeypa
     monkeypatch.setenv(infer.WEIGHTS_DIR_ENV, str(tmp_path / "empty"))
     with pytest.raises(ColorStrengthError, match=r"stage1\.pt of 2025-01-01 10:00 UTC, 10 photos seen\), not found in"):
         load(alone / p2.name, color_strength=0.5)
-    assert png(load(alone / p2.name)) == png(load(p2))  # strength 1 needs no partner
+    assert png(load(alone / p2.name)) == png(load(p2, color_strength=1.0))  # the default needs no partner
 
 
 def test_default_strength_applies_where_it_can(pair, monkeypatch):
