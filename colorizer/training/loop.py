@@ -103,6 +103,12 @@ class Trainer:
         for cb in self.callbacks:
             getattr(cb, name)(self, *args)
 
+    def _clock(self, budget: Budget) -> tuple[bool, float]:
+        """(stop now?, share of the run done) by rank 0's clock, so that all processes stop together."""
+        stop, progress = distributed.rank0_values([float(budget.spent(self.steps)), budget.progress(self.steps)],
+                                                  self.dist, self.device)
+        return stop > 0, progress
+
     def run_epoch(self, epoch: int, budget: Budget) -> tuple[dict, bool]:
         """Train one epoch (or until the budget is spent) -> (its log row, stop now?)."""
         self.stage.train()
@@ -110,9 +116,7 @@ class Trainer:
             self.data.train.sampler.set_epoch(epoch)
         self._event("on_epoch_begin", epoch, len(self.data.train))
         started, sums, n_steps, n_images = budget.elapsed_minutes(), {}, 0, 0
-        # rank 0's clock decides for every process, so that all stop together
-        stop, progress = distributed.rank0_values([float(budget.spent(self.steps)), budget.progress(self.steps)],
-                                                  self.dist, self.device)
+        stop, progress = self._clock(budget)
         for batch in self.data.train:
             for opt, base in self.stage.optimizers():
                 for group in opt.param_groups:
@@ -127,8 +131,7 @@ class Trainer:
             for k, v in losses.items():
                 sums[k] = sums.get(k, 0.0) + v
             self._event("on_step_end", losses)
-            stop, progress = distributed.rank0_values(
-                [float(budget.spent(self.steps)), budget.progress(self.steps)], self.dist, self.device)
+            stop, progress = self._clock(budget)
             if stop:
                 break
         seconds = (budget.elapsed_minutes() - started) * 60
@@ -138,7 +141,7 @@ class Trainer:
         row.update(lr=self.stage.opt_g.param_groups[0]["lr"], seconds=seconds,
                    images_per_s=n_images / max(seconds, 1e-9), steps=self.steps,
                    images_seen=self.base_images_seen + self.images_seen)
-        return row, bool(stop)
+        return row, stop
 
     def fit(self) -> list[dict]:
         cfg = self.cfg
