@@ -199,11 +199,17 @@ def main(argv=None) -> int:
     t.set_defaults(func=None)
     g = sub.add_parser("train-gan", help="stage 2 (same as python train_gan.py)", add_help=False)
     g.set_defaults(func=None)
+    k = sub.add_parser("api-key", help="make, list and revoke the HTTP API's keys", add_help=False)
+    k.set_defaults(func=None)
 
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "pretrain":
         return pretrain_main(argv[1:])
     if argv and argv[0] == "train-gan":
         return gan_main(argv[1:])
+    if argv and argv[0] == "api-key":
+        from .serving.keys import main as api_key_main
+
+        return api_key_main(argv[1:])
     args = parser.parse_args(argv)
     return args.func(args)

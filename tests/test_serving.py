@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from colorizer import app_logic as logic
-from colorizer.api import create_app
+from colorizer.serving.api import create_app
 from colorizer.checkpoint import WeightsError
 from colorizer.cli import main
 from colorizer.images import PhotoTooLarge, check_training_photo, open_photo, to_pil, to_tensor

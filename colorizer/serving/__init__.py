@@ -1,0 +1,9 @@
+"""The HTTP service: `uvicorn colorizer.serving.api:app` (or `python -m colorizer.serving`).
+
+    config.py  ServeConfig: every setting of the service, from flags or the environment
+    api.py     the FastAPI app: routes, who is asking, errors
+    model.py   the colorizer, loaded once, at the color strengths asked for
+    gate.py    back-pressure: at most N photos colorizing and M waiting, 503 beyond
+    store.py   results that last: a SQLite index (WAL) and PNG files, limits per user and in total
+    keys.py    API keys: made and revoked on the command line, only their hashes stored
+"""

@@ -1,0 +1,226 @@
+"""HTTP API: `uvicorn colorizer.serving.api:app --port 8000` (or `python -m colorizer.serving`).
+
+    GET    /health                   -> {"status": "ok" | "no_weights" | "weights_error", "ready", "auth",
+                                         "queue": {...}, "memory": {...}, ...}
+    POST   /colorize                 multipart: image (file); optional render_size (int), saturation (float),
+                                     color_strength (0..1), user_id (open mode: required) -> image/png
+    GET    /results/{user_id}        -> [{"id", "filename", "width", "height", "seconds", "bytes", "created"}, ...]
+    GET    /results/{user_id}/{id}   -> image/png
+    DELETE /results/{id}             -> {"deleted": id}
+
+Who asks: `Authorization: Bearer KEY` (keys.py); the key decides the user, and another user's
+results answer 404, as if they did not exist. With COLORIZER_API_OPEN=1 (local use) no key is
+asked for and the form's user_id decides, as before keys existed; the server says so at start.
+Errors are JSON {"detail": ...}: 400 unreadable image, 401 missing or unknown key, 403 a form
+user_id that is not the key's, 404 unknown result, 413 too large, 422 missing or bad field,
+503 no usable weights or busy (with Retry-After). Settings: config.ServeConfig.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio.to_thread
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from .. import app_logic as logic
+from ..checkpoint import WeightsError
+from ..images import PhotoError, PhotoTooLarge
+from ..infer import ColorStrengthError
+from ..limits import (ACCEPTED, MAX_COLOR_STRENGTH, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_COLOR_STRENGTH,
+                      MIN_RENDER_SIZE)
+from .config import ServeConfig
+from .gate import Busy, Gate
+from .keys import USER_ID, USER_ID_RULE, KeyStore
+from .model import ModelHolder
+from .store import ResultStore, StoreError
+
+OPEN_NOTE = ("open mode (COLORIZER_API_OPEN=1): no API keys are asked for and the form's user_id decides; "
+             "anyone who can reach this server can read and delete anyone's results. For local use only.")
+NO_KEYS_NOTE = "no API keys yet: every request will get 401 until one is made: python -m colorizer api-key add USER"
+KEY_HELP = "send 'Authorization: Bearer KEY' (python -m colorizer api-key add USER makes one)"
+
+
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"detail": message}, status_code=status, headers=headers)
+
+
+def _busy(message: str, retry_after: int) -> JSONResponse:
+    return _error(503, message, {"Retry-After": str(retry_after)})
+
+
+def memory_mb() -> dict:
+    """This process's resident memory now and at its peak, in MB (Linux /proc; else the peak only)."""
+    out = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out["rss_mb" if line.startswith("VmRSS") else "peak_mb"] = round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        import resource
+
+        out["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    return out
+
+
+def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
+    """The app for config (default: ServeConfig.from_env(**overrides))."""
+    config = config or ServeConfig.from_env(**overrides)
+    holder = ModelHolder(config.weights, config.weights_dir, config.device)
+    results = ResultStore.from_config(config)
+    keys = KeyStore(config.db_path)
+    gate = Gate(config.max_running, config.max_waiting, config.wait_timeout)
+    log = logging.getLogger("uvicorn.error")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        try:
+            removed = results.prepare()
+        except StoreError as err:
+            log.error(str(err))
+            raise SystemExit(1) from None
+        # waiting requests each hold a worker thread: keep threads for /health and /results beside them
+        limiter = anyio.to_thread.current_default_thread_limiter()
+        limiter.total_tokens = max(limiter.total_tokens, config.max_running + config.max_waiting + 16)
+        if config.open:
+            log.warning(OPEN_NOTE)
+        elif keys.count() == 0:
+            log.warning(NO_KEYS_NOTE)
+        log.info(f"results in {config.results_dir}"
+                 + (f" ({removed} leftover files of an interrupted write removed)" if removed else "")
+                 + f"; at most {config.max_running} colorizing and {config.max_waiting} waiting per worker, "
+                   f"{config.wait_timeout:g} s wait")
+        yield
+
+    app = FastAPI(title="Colorizer", version="1.1", lifespan=lifespan,
+                  description="Colorize black-and-white photos: POST one as multipart `image` with "
+                              "`Authorization: Bearer KEY`.")
+    app.state.config, app.state.model, app.state.results, app.state.keys, app.state.gate = (
+        config, holder, results, keys, gate)
+
+    @app.middleware("http")
+    async def back_pressure(request: Request, call_next):
+        """POST /colorize takes a place in the queue before its upload is read, or gets 503 at once."""
+        if request.method != "POST" or request.url.path != "/colorize":
+            return await call_next(request)
+        if not gate.enter():
+            return _busy(gate.full_message(), gate.retry_after())
+        try:
+            return await call_next(request)
+        finally:
+            gate.leave()
+
+    bearer = HTTPBearer(auto_error=False, description="an API key: python -m colorizer api-key add USER")
+
+    def caller(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str | None:
+        """The key's user; None in open mode. 401 for a missing or unknown key."""
+        if config.open:
+            return None
+        user = keys.user_of(credentials.credentials if credentials else None)
+        if user is None:
+            raise HTTPException(401, f"missing or unknown API key: {KEY_HELP}", headers={"WWW-Authenticate": "Bearer"})
+        return user
+
+    @app.get("/health")
+    def health():
+        out = {"auth": "open" if config.open else "api_key", "queue": gate.snapshot(), "memory": memory_mb(),
+               "pid": os.getpid()}
+        try:
+            path = holder.path()
+        except WeightsError as err:
+            return {"status": "no_weights", "ready": False, "message": str(err), **out}
+        if holder.model is None and holder.error:
+            return {"status": "weights_error", "ready": False, "weights": str(path), "message": holder.error, **out}
+        out = {"status": "ok", "ready": True, "weights": str(path), "model_loaded": holder.model is not None, **out}
+        if holder.model is not None:
+            out.update(stage=holder.model.meta.get("stage"), device=str(holder.model.device),
+                       color_strength=holder.model.color_strength)
+        return out
+
+    @app.post("/colorize", responses={200: {"content": {"image/png": {}}}})
+    def colorize(image: UploadFile = File(..., description=f"the photo: {ACCEPTED}"),
+                 user_id: str | None = Form(None, description="open mode: who the result is kept for; "
+                                                               "with a key: optional, must be the key's user"),
+                 userID: str | None = Form(None, description="the same as user_id (older clients)"),  # noqa: N803
+                 render_size: int | None = Form(None, ge=MIN_RENDER_SIZE, le=MAX_RENDER_SIZE),
+                 saturation: float = Form(1.0, ge=0.0, le=3.0),
+                 color_strength: float | None = Form(
+                     None, ge=MIN_COLOR_STRENGTH, le=MAX_COLOR_STRENGTH,
+                     description="1: stage-2 weights as trained, 0: the stage-1 weights they started from, "
+                                 "between: a blend (default: limits.DEFAULT_COLOR_STRENGTH where it can be had)"),
+                 user: str | None = Depends(caller)):
+        asked = (user_id if user_id is not None else userID or "").strip() or None
+        if user is None:  # open mode: the form decides
+            if asked is None:
+                return _error(422, "missing form field user_id")
+            if not USER_ID.match(asked):
+                return _error(422, f"user_id: {USER_ID_RULE}")
+            user = asked
+        elif asked is not None and asked != user:
+            return _error(403, f"user_id {asked[:128]!r} is not this API key's user (leave it out: the key decides)")
+        name = logic.safe_name(image.filename, "upload")
+        if image.size is not None and image.size > MAX_UPLOAD_BYTES:
+            return _error(413, f"{name}: {image.size / 2**20:.0f} MB is above the "
+                               f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
+        try:
+            model = holder.get(color_strength)
+        except ColorStrengthError as err:  # asked for: a bad field; by default: the weights' fault
+            return _error(422 if color_strength is not None else 503, str(err))
+        except WeightsError as err:
+            return _error(503, str(err))
+        try:
+            with gate.turn() as waited:  # the upload is read only now: at most max_running in memory
+                data = image.file.read(MAX_UPLOAD_BYTES + 1)
+                result = logic.colorize_photo(model, data, name, render_size, saturation, max_pixels=MAX_PIXELS)
+                png = result.png
+        except Busy as err:
+            return _busy(str(err), err.retry_after)
+        except PhotoTooLarge as err:
+            return _error(413, str(err))
+        except PhotoError as err:
+            return _error(400, str(err))
+        try:
+            item = results.add(user, result.filename, result.width, result.height, result.seconds, png)
+            result_id, kept = item.id, item.kept
+        except (OSError, StoreError, sqlite3.Error) as err:  # a full disk: the photo is still answered
+            log.error(f"result for {user} not kept: {err}")
+            result_id, kept = "", False
+        headers = {
+            "Content-Disposition": f'inline; filename="{result.filename}"',
+            "X-Result-Id": result_id, "X-Result-Kept": str(kept).lower(),
+            "X-Width": str(result.width), "X-Height": str(result.height),
+            "X-Seconds": f"{result.seconds:.3f}", "X-Queue-Seconds": f"{waited:.3f}",
+            "X-Was-Color": str(result.was_color).lower(),
+        }
+        return Response(png, media_type="image/png", headers=headers)
+
+    @app.get("/results/{user_id}")
+    def list_results(user_id: str, user: str | None = Depends(caller)):
+        if user is not None and user_id != user:
+            return _error(404, f"no results for user {user_id[:128]}")
+        return [r.info() for r in results.list(user_id)]
+
+    @app.get("/results/{user_id}/{result_id}", responses={200: {"content": {"image/png": {}}}})
+    def get_result(user_id: str, result_id: str, user: str | None = Depends(caller)):
+        found = results.get(user_id, result_id) if user is None or user_id == user else None
+        if found is None:
+            return _error(404, f"no result {result_id[:64]} for user {user_id[:128]}")
+        item, png = found
+        return Response(png, media_type="image/png",
+                        headers={"Content-Disposition": f'inline; filename="{item.filename}"'})
+
+    @app.delete("/results/{result_id}")
+    def delete_result(result_id: str, user: str | None = Depends(caller)):
+        if not results.delete(user, result_id):
+            return _error(404, f"no result {result_id[:64]}" + (f" for user {user}" if user else ""))
+        return {"deleted": result_id}
+
+    return app
+
+
+app = create_app()

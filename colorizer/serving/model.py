@@ -1,0 +1,55 @@
+"""The colorizer a server uses: loaded once, lazily; other color strengths when asked for."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+from ..checkpoint import WeightsError
+from ..infer import Colorizer, resolve_weights
+
+
+class ModelHolder:
+    """The colorizer, loaded once, lazily; the weights path is found again until there is one.
+    Other color strengths than the default are loaded when asked for, the last few kept.
+    How many photos run at once is the Gate's business (gate.py), not this class's."""
+
+    def __init__(self, weights: str | Path | None = None, weights_dir: str | Path | None = None,
+                 device: str = "auto", max_strengths: int = 2):
+        self._weights = Path(weights) if weights else None
+        self._weights_dir = Path(weights_dir) if weights_dir else None
+        self.device = device
+        self.model: Colorizer | None = None  # at the default color strength
+        self.error: str | None = None  # why the last load failed
+        self._path: Path | None = None
+        self._others: OrderedDict[float, Colorizer] = OrderedDict()  # asked-for strengths, oldest first
+        self.max_strengths = max_strengths
+        self._load_lock = threading.Lock()
+
+    def path(self) -> Path:
+        """The weights file to use (infer.resolve_weights), or WeightsError saying what to run."""
+        if self._path is None:
+            self._path = resolve_weights(self._weights, self._weights_dir)
+        return self._path
+
+    def get(self, color_strength: float | None = None) -> Colorizer:
+        """The model at color_strength (None: the default). ColorStrengthError when that strength
+        cannot be had for these weights (no stage-1 partner); WeightsError when they cannot be loaded."""
+        with self._load_lock:
+            if self.model is None:
+                try:
+                    self.model = Colorizer.load(self.path(), device=self.device, weights_dir=self._weights_dir)
+                except WeightsError as err:
+                    self.error = str(err)
+                    raise
+                self.error = None
+            if color_strength is None or color_strength == self.model.color_strength:
+                return self.model
+            if color_strength not in self._others:
+                self._others[color_strength] = Colorizer.load(self.path(), device=self.device,
+                                                              weights_dir=self._weights_dir,
+                                                              color_strength=color_strength)
+                while len(self._others) > self.max_strengths:
+                    self._others.popitem(last=False)
+            self._others.move_to_end(color_strength)
+            return self._others[color_strength]
