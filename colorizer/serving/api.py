@@ -79,11 +79,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        try:
-            removed = results.prepare()
-        except StoreError as err:
-            log.error(str(err))
-            raise SystemExit(1) from None
+        removed = results.prepare()  # StoreError naming the folder: the server does not start
         # waiting requests each hold a worker thread: keep threads for /health and /results beside them
         limiter = anyio.to_thread.current_default_thread_limiter()
         limiter.total_tokens = max(limiter.total_tokens, config.max_running + config.max_waiting + 16)

@@ -51,14 +51,19 @@ class ServeConfig:
     weights_dir: Path | None = None
 
     def __post_init__(self):
+        def bad(name: str, rule: str) -> ConfigError:
+            var = next(v for v, f in ENV.items() if f == name)
+            return ConfigError(f"{name} ({var}, --{var[10:].lower().replace('_', '-')}) = {getattr(self, name)}: "
+                               f"must be {rule}")
+
         for name in ("max_running", "per_user_count", "total_count"):
             if getattr(self, name) < 1:
-                raise ConfigError(f"{name} = {getattr(self, name)}: must be at least 1")
+                raise bad(name, "at least 1")
         if self.max_waiting < 0:
-            raise ConfigError(f"max_waiting = {self.max_waiting}: must be 0 or more")
+            raise bad("max_waiting", "0 or more")
         for name in ("wait_timeout", "per_user_mb", "total_mb"):
             if not getattr(self, name) > 0:
-                raise ConfigError(f"{name} = {getattr(self, name)}: must be above 0")
+                raise bad(name, "above 0")
         object.__setattr__(self, "results_dir", Path(self.results_dir).expanduser().resolve())
 
     @property
