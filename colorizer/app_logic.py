@@ -1,7 +1,7 @@
 """What the web page and the HTTP API share, free of any UI: where the weights are and how to
 label them, reading an uploaded photo, colorizing it with timing, PNG and zip files.
 
-`streamlit_app.py` only lays these out; `colorizer.api` serves them over HTTP.
+`streamlit_app.py` only lays these out; `colorizer.serving.api` serves them over HTTP.
 """
 from __future__ import annotations
 
