@@ -17,6 +17,7 @@ user_id that is not the key's, 404 unknown result, 413 too large, 422 missing or
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sqlite3
@@ -69,8 +70,8 @@ def memory_mb() -> dict:
 
 
 def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
-    """The app for config (default: ServeConfig.from_env(**overrides))."""
-    config = config or ServeConfig.from_env(**overrides)
+    """The app for config (default: ServeConfig.from_env()), with overrides (tests, tools) applied."""
+    config = dataclasses.replace(config, **overrides) if config else ServeConfig.from_env(**overrides)
     holder = ModelHolder(config.weights, config.weights_dir, config.device)
     results = ResultStore.from_config(config)
     keys = KeyStore(config.db_path)

@@ -9,6 +9,7 @@ Nothing here is held in memory between calls: each call opens its own connection
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import sqlite3
@@ -161,7 +162,7 @@ class ResultStore:
         own is not stored: the Result comes back with kept=False."""
         item = Result(secrets.token_hex(8), user_id, filename, width, height, seconds, len(png), time.time())
         if len(png) > min(self.per_user_bytes, self.total_bytes):
-            return Result(**{**item.__dict__, "kept": False})
+            return dataclasses.replace(item, kept=False)
         self.png_dir.mkdir(parents=True, exist_ok=True)
         path = self._file(item.id)
         write_atomic(path, png)
