@@ -119,9 +119,9 @@ class Trainer:
         advice = "lower --lr or use --precision fp32"
         if self.saved_epoch is None:
             return f"Training stopped: {what}; nothing had been saved yet. Start again: {advice}"
+        weights = f", and the weights in {self.weights_at}" if self.weights_at.is_file() else ""
         return (f"Training stopped: {what}; the last good checkpoint, {self.run_dir / 'last.pt'} (epoch "
-                f"{self.saved_epoch}), is kept" + (f", and the weights in {self.weights_at}" if self.weights_at.is_file()
-                                                   else "") + f". Continue with --resume, or start again: {advice}")
+                f"{self.saved_epoch}), is kept{weights}. Continue with --resume, or start again: {advice}")
 
     # ---- the loop ------------------------------------------------------------------------------
     def _event(self, name: str, *args) -> None:

@@ -1,4 +1,5 @@
-"""Small helpers around a run: its folder and files, its budget of steps and minutes, the
+"""Small helpers around a run: its folder and files (checked writable and with room before the
+first step, leftovers of interrupted saves removed), its budget of steps and minutes, the
 learning-rate schedule and the number of loader workers."""
 from __future__ import annotations
 
@@ -128,9 +129,11 @@ def room_needed(run_dir: Path, out: Path, parts: dict, weights: dict, half: bool
     ckpt_size = checkpoint_bytes(parts)
     last = Path(run_dir) / "last.pt"
     have = last.stat().st_size if resume and last.is_file() else 0
-    weights_size = sum(v.numel() * (2 if half and v.is_floating_point() else v.element_size()) for v in weights.values())
+    weights_size = sum(v.numel() * (2 if half and v.is_floating_point() else v.element_size())
+                       for v in weights.values())
     needs: dict[Path, int] = {}
-    for folder, size in ((Path(run_dir), max(0, 2 * ckpt_size - have) + LOG_BYTES), (Path(out).parent, 2 * weights_size)):
+    for folder, size in ((Path(run_dir), max(0, 2 * ckpt_size - have) + LOG_BYTES),
+                         (Path(out).parent, 2 * weights_size)):
         needs[folder] = needs.get(folder, 0) + size
     return needs
 
