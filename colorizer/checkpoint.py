@@ -7,8 +7,14 @@ Two kinds of file, both plain `torch.save` dicts that load with `weights_only=Tr
 """
 from __future__ import annotations
 
+import glob
 import os
+import pickle
+import re
+import shutil
 import tempfile
+import threading
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -18,24 +24,69 @@ FORMAT = "colorizer-weights"
 CHECKPOINT_FORMAT = "colorizer-checkpoint"
 
 
+# warnings.catch_warnings swaps the process-wide filter list: loads take turns inside it.
+_WARNINGS_LOCK = threading.Lock()
+
+
 class WeightsError(ValueError):
     """A weights file is missing, damaged or not one of ours; the message says which and why."""
 
 
-def atomic_save(obj, path: str | Path) -> Path:
-    """torch.save to a temp file in the same folder, then rename: never a half-written file."""
+class SaveError(OSError):
+    """A weights or checkpoint file could not be written (full disk, no permission); the message
+    names the file. Whatever was at that path before is left as it was."""
+
+
+def temp_files(path: str | Path) -> list[Path]:
+    """Temp files that atomic_save(path) leaves behind when it is killed mid-write
+    (`.NAME.XXXX.tmp` beside NAME): what a later run may remove."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    return sorted(path.parent.glob(f".{glob.escape(path.name)}.*.tmp")) if path.parent.is_dir() else []
+
+
+def atomic_save(obj, path: str | Path) -> Path:
+    """torch.save to a temp file in the same folder, then rename: never a half-written file.
+    Raises SaveError naming the file when it cannot be written; the temp file is removed."""
+    path = Path(path)
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as err:
+        raise SaveError(f"{path}: its folder cannot be made (a file stands in the way)") from err
+    except OSError as err:
+        raise SaveError(f"{path}: its folder cannot be made ({err.strerror or err})") from err
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.close(fd)
         torch.save(obj, tmp)
         os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are ordinary files
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:  # torch.save reports a full disk as a RuntimeError
+        reason = err.strerror if isinstance(err, OSError) and err.strerror else \
+            f"the write failed with {free_space(path.parent) / 1e6:.0f} MB free on its disk"
+        raise SaveError(f"{path}: could not be written ({reason})") from err
     finally:
-        if os.path.exists(tmp):
+        if tmp is not None and os.path.exists(tmp):
             os.remove(tmp)
     return path
+
+
+def nearest_existing(folder: str | Path) -> Path:
+    """folder, or its nearest parent that exists (where a folder still to be made would go)."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def free_space(folder: str | Path) -> int:
+    """Bytes free for us on the disk that holds folder (or would hold it, once made)."""
+    return shutil.disk_usage(nearest_existing(folder)).free
+
+
+def _first_sentence(err: Exception) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else err.__class__.__name__
+    return text.split(". ")[0].rstrip(".")
 
 
 def make_meta(**fields) -> dict:
@@ -57,12 +108,26 @@ def _load(path: str | Path, expected: str) -> dict:
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # noqa: BLE001 - truncated zip, pickle, anything
-        raise WeightsError(f"{path}: could not be read as a weights file ({err.__class__.__name__}: {err})") from None
+        with _WARNINGS_LOCK, warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols before refusing
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise WeightsError(_refused(path, err)) from None
+    except Exception as err:  # noqa: BLE001 - truncated zip, not a torch file, anything
+        raise WeightsError(f"{path}: could not be read as a weights file ({err.__class__.__name__}: "
+                           f"{_first_sentence(err)})") from None
     if not isinstance(obj, dict) or obj.get("format") != expected:
         raise WeightsError(f"{path}: not a colorizer {expected.split('-')[1]} file")
     return obj
+
+
+def _refused(path: Path, err: Exception) -> str:
+    """Why a file with more than tensors in it is refused. Torch's own message advises loading it
+    with weights_only=False, which runs whatever code the file holds: that advice is not repeated."""
+    found = re.search(r"GLOBAL ([\w.]+)", str(err))
+    what = f" (it names {found[1]})" if found else ""
+    return (f"{path}: refused: it holds Python objects, not only tensors{what}, and loading those can "
+            f"run code. Use weights saved by this project's training (a state dict and metadata)")
 
 
 def load_weights(path: str | Path) -> tuple[dict, dict]:

@@ -1,17 +1,44 @@
-"""Opening user photos safely: formats, EXIF orientation, modes, size caps, clear errors."""
+"""Opening user photos safely: formats, EXIF orientation, modes, size caps, clear errors.
+
+For colorizing, what a photo holds beyond its RGB pixels is kept, so a front end can carry it
+over or say it was left out (`read_photo`, `Photo`):
+
+    photo = read_photo("logo.png")                # Photo: RGB image, alpha band, frame count
+    result = model.colorize(photo.image)           # transparent areas are colorized as white
+    photo.with_alpha(result, out).save(out)        # RGBA again where out's format keeps alpha
+    for note in photo.notes(out): print(note)      # animated: first frame; alpha dropped (JPEG)
+
+and a folder's files that are not opened are named with a reason (`list_folder`).
+"""
 from __future__ import annotations
 
 import io
+import os
 import re
 import threading
 import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .limits import MAX_PIXELS, PHOTO_EXTENSIONS
+
+try:  # HEIC/HEIF (phones' photos) through pillow-heif, when it is installed (requirements.txt)
+    from pillow_heif import register_heif_opener
+except ImportError:  # pragma: no cover - then those files are listed as unsupported
+    pass
+else:
+    register_heif_opener()
+
+# Photo types beyond limits.PHOTO_EXTENSIONS that are read when this Pillow has a plugin for them,
+# and what it takes when it has not. Animated ones give their first frame.
+PLUGIN_FORMATS = {".gif": "Pillow's GIF plugin", ".avif": "a Pillow built with AVIF (11.2 or later)",
+                  ".heic": "pillow-heif", ".heif": "pillow-heif"}
+KEEPS_ALPHA = (".png", ".webp", ".tif", ".tiff")  # output formats that can hold transparency
 
 # warnings.catch_warnings swaps the process-wide filter list and puts it back on exit: two
 # threads inside it at once can leave each other's filters behind. Ours take turns.
@@ -26,15 +53,52 @@ class PhotoTooLarge(PhotoError):
     """The photo is above the size cap (the HTTP API answers 413)."""
 
 
-def list_photos(folder: str | Path) -> list[Path]:
-    """All files under folder (recursive) with a photo extension, sorted for reproducibility."""
+def readable_extensions() -> tuple[str, ...]:
+    """The photo extensions opened here: limits.PHOTO_EXTENSIONS, and those of PLUGIN_FORMATS
+    that this Pillow can read."""
+    known = Image.registered_extensions()
+    return PHOTO_EXTENSIONS + tuple(ext for ext in PLUGIN_FORMATS if ext in known and ext not in PHOTO_EXTENSIONS)
+
+
+class FolderListing(NamedTuple):
+    photos: list[Path]                # files to open, sorted
+    skipped: list[tuple[Path, str]]   # (file, why it is not opened), sorted
+
+
+def list_folder(folder: str | Path) -> FolderListing:
+    """Every file under folder (recursive): the photos to open, and the others, each with the
+    reason it is skipped (a photo type this installation cannot read, or not a photo type at all).
+    Hidden files that are not photos (.DS_Store and the like) are left out of both."""
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"Photo folder not found: {folder}")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in PHOTO_EXTENSIONS)
+    readable = readable_extensions()
+    photos, skipped = [], []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_file():
+            continue
+        ext = p.suffix.lower()
+        if ext in readable:
+            photos.append(p)
+        elif p.name.startswith("."):
+            continue
+        elif ext in PLUGIN_FORMATS:
+            skipped.append((p, f"unsupported: {ext} photos need {PLUGIN_FORMATS[ext]}"))
+        else:
+            skipped.append((p, f"not a photo type that is read here ({ext or 'no extension'})"))
+    return FolderListing(photos, skipped)
+
+
+def list_photos(folder: str | Path) -> list[Path]:
+    """All files under folder (recursive) that are opened as photos, sorted for reproducibility."""
+    return list_folder(folder).photos
 
 
 def _name(source) -> str:
+    """How messages name a photo: a path as given (not only its last part, which two folders can
+    share), a file object or an upload by its name."""
+    if isinstance(source, (str, os.PathLike)):
+        return str(source)
     return str(getattr(source, "name", None) or source)
 
 
@@ -71,8 +135,44 @@ def open_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
     return img
 
 
-def open_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) -> Image.Image:
-    """Open a path, bytes or file object as an RGB PIL image, EXIF orientation applied.
+@dataclass
+class Photo:
+    """A photo opened for colorizing, and what its RGB image leaves out."""
+
+    image: Image.Image                   # RGB, EXIF orientation applied; transparency laid on white
+    alpha: Image.Image | None = None     # its transparency (mode L, image's size); None when opaque
+    frames: int = 1                      # frames or pages in the file; image is the first
+    name: str = field(default="", repr=False)
+
+    def with_alpha(self, result: Image.Image, out: str | Path | None = None) -> Image.Image:
+        """result (the colorized image) with the photo's transparency put back (RGBA), unless the
+        photo had none or out's format cannot keep it (then result as it is; see notes)."""
+        if self.alpha is None or (out is not None and not keeps_alpha(out)):
+            return result
+        alpha = self.alpha if self.alpha.size == result.size else self.alpha.resize(result.size, Image.BILINEAR)
+        rgba = result.convert("RGBA")
+        rgba.putalpha(alpha)
+        return rgba
+
+    def notes(self, out: str | Path | None = None) -> list[str]:
+        """One line per thing the result leaves out, for the user to read (empty when nothing is)."""
+        notes = []
+        if self.frames > 1:
+            notes.append(f"{self.name}: {self.frames} frames (animated or multi-page): only the first is colorized")
+        if self.alpha is not None and out is not None and not keeps_alpha(out):
+            notes.append(f"{self.name}: transparency dropped ({Path(out).suffix or 'that format'} cannot keep it; "
+                         f"transparent areas are white): write .png or .webp to keep it")
+        return notes
+
+
+def keeps_alpha(path: str | Path) -> bool:
+    """True when a file of path's type can hold transparency (PNG, WebP, TIFF)."""
+    return Path(path).suffix.lower() in KEEPS_ALPHA
+
+
+def read_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) -> Photo:
+    """Open a path, bytes or file object as a Photo: its RGB image with EXIF orientation applied,
+    its alpha band (when any pixel is not opaque) and its number of frames.
 
     Raises PhotoError naming the photo when it cannot be read or is larger than max_pixels.
     A corrupt EXIF block only loses the orientation, never the photo.
@@ -80,8 +180,9 @@ def open_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
     label = name or ("<upload>" if isinstance(source, (bytes, bytearray)) else _name(source))
     img = open_image(source, max_pixels, label)
     try:
-        img.load()
-    except (OSError, SyntaxError, ValueError) as err:
+        frames = int(getattr(img, "n_frames", 1))
+        img.load()  # the first frame
+    except (OSError, SyntaxError, ValueError, EOFError) as err:
         raise PhotoError(f"{label}: the photo data is damaged ({err})") from None
     try:
         with _WARNINGS_LOCK, warnings.catch_warnings():
@@ -89,7 +190,24 @@ def open_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
             img = ImageOps.exif_transpose(img)
     except Exception:  # noqa: BLE001 - real photos carry broken EXIF ("not a TIFF file")
         pass
-    return to_rgb(img)
+    return Photo(to_rgb(img), alpha_band(img), frames, label)
+
+
+def open_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) -> Image.Image:
+    """Open a path, bytes or file object as an RGB PIL image, EXIF orientation applied
+    (read_photo's image; transparency laid on white, the first frame of an animation).
+
+    Raises PhotoError naming the photo when it cannot be read or is larger than max_pixels.
+    """
+    return read_photo(source, max_pixels, name).image
+
+
+def alpha_band(img: Image.Image) -> Image.Image | None:
+    """The image's transparency as a mode-L band, or None when it has none or is fully opaque."""
+    if not _transparent_mode(img):
+        return None
+    alpha = img.getchannel("A") if "A" in img.getbands() else img.convert("RGBA").getchannel("A")
+    return None if alpha.getextrema() == (255, 255) else alpha
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -100,11 +218,15 @@ def to_rgb(img: Image.Image) -> Image.Image:
         arr = np.asarray(img, dtype=np.float32)
         top = 65535.0 if arr.max() > 255 else 255.0
         return Image.fromarray((arr / top * 255).clip(0, 255).astype(np.uint8)).convert("RGB")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+    if _transparent_mode(img):
         rgba = img.convert("RGBA")
         back = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(back, rgba).convert("RGB")
     return img.convert("RGB")
+
+
+def _transparent_mode(img: Image.Image) -> bool:
+    return img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info)
 
 
 def is_grayscale(img: Image.Image, tolerance: float = 2.0) -> bool:

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from .. import checkpoint as ckpt
 from ..images import to_pil
 from ..sheets import make_grid
+from .runs import TrainingError
 
 
 class Callback:
@@ -124,13 +125,43 @@ class Checkpointer(Callback):
         return m
 
     def save(self, trainer, epoch, weights: bool = True):
+        """last.pt, then (when due) the weights. Weights that cannot be written to --out go beside
+        last.pt, and training goes on (fit() says where at the end). A checkpoint that cannot be
+        written stops training with a TrainingError saying what is kept."""
+        model, parts = trainer.stage.model, trainer.stage.parts()
         meta = self.meta(trainer, epoch)
-        ckpt.save_checkpoint(trainer.run_dir / "last.pt", meta=meta, epoch=epoch, history=trainer.history,
-                             parts=trainer.stage.parts())
-        self.saved = epoch
+        last = trainer.run_dir / "last.pt"
+        try:
+            ckpt.save_checkpoint(last, meta=meta, epoch=epoch, history=trainer.history, parts=parts)
+            failed = None
+        except ckpt.SaveError as err:
+            failed = err
+        else:
+            self.saved = trainer.saved_epoch = epoch
         if weights:
             meta["kept"] = f"{self.keep} epoch" + (" by validation score" if self.keep == "best" else "")
-            ckpt.save_weights(trainer.cfg.out, trainer.stage.model.state_dict(), meta, half=trainer.cfg.half)
+            self.save_weights(trainer, model.state_dict(), meta)
+        if failed is not None:
+            kept = (f"{last} still holds epoch {trainer.saved_epoch}; --resume continues from it"
+                    if trainer.saved_epoch is not None else "no checkpoint was saved")
+            raise TrainingError(f"Training stopped: {failed}; {kept}")
+
+    @staticmethod
+    def save_weights(trainer, state: dict, meta: dict) -> None:
+        out, half = Path(trainer.cfg.out), trainer.cfg.half
+        try:
+            trainer.weights_at = ckpt.save_weights(out, state, meta, half=half)
+            trainer.weights_error = None
+            return
+        except ckpt.SaveError as err:
+            error = str(err)
+        aside = trainer.run_dir / (out.name if out.name != "last.pt" else f"weights_{out.name}")
+        try:
+            trainer.weights_at = ckpt.save_weights(aside, state, meta, half=half)
+        except ckpt.SaveError as err:
+            raise TrainingError(f"Training stopped: {error}, nor {err}") from None
+        trainer.weights_error = error
+        trainer.log(f"{error}: the weights were written to {aside} instead")
 
 
 class LossCurve(Callback):

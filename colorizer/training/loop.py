@@ -16,7 +16,8 @@ from ..models import build_generator
 from . import distributed
 from .callbacks import Checkpointer, CSVLogger, LossCurve, ProgressBar, SampleGrid
 from .config import TrainConfig
-from .runs import Budget, TrainingError, default_workers, keep_previous, load_start, lr_factor, restore, start_weights
+from .runs import (Budget, TrainingError, check_room, check_writable, default_workers, keep_previous, load_start,
+                   lr_factor, remove_stale_temps, restore, room_needed, start_weights)
 from .stages import STAGES, generate
 from .tasks import make_task
 
@@ -33,6 +34,13 @@ class Trainer:
         self.precision = resolve_precision(cfg.precision, self.device)
         self.history: list[dict] = []
         self.start_epoch, self.steps, self.images_seen = 1, 0, 0
+        self.run_dir = Path(cfg.run_dir)
+        # where the weights are (set by the Checkpointer): --out, or beside last.pt when --out failed
+        self.saved_epoch: int | None = None
+        self.weights_at, self.weights_error = Path(cfg.out), None
+        if self.dist.main:  # before anything slow: a run that cannot write its results does not start
+            remove_stale_temps([Path(cfg.out), self.run_dir / "last.pt"], self.log)
+            check_writable([Path(cfg.out).parent, self.run_dir.parent, self.run_dir])
         torch.manual_seed(cfg.seed)
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -55,14 +63,17 @@ class Trainer:
         self.generator = prepare(generator, self.device)
         self.stage = STAGES[cfg.stage](cfg, self.task, self.generator, self.device, self.precision,
                                        lambda m: distributed.wrap(m, self.dist, self.device))
-        self.run_dir = Path(cfg.run_dir)
         if cfg.resume:
             self.history, self.start_epoch, seen = restore(self.run_dir / "last.pt", self.stage.parts(), self.log)
             self.steps = int(self.history[-1].get("steps", 0)) if self.history else 0
             self.images_seen = seen - self.base_images_seen
-        elif self.dist.main:
-            keep_previous(Path(cfg.out), self.log)
-            keep_previous(self.run_dir, self.log)
+            self.saved_epoch = self.start_epoch - 1
+        if self.dist.main:
+            check_room(room_needed(self.run_dir, Path(cfg.out), self.stage.parts(), self.stage.model.state_dict(),
+                                   cfg.half, cfg.resume))
+            if not cfg.resume:
+                keep_previous(Path(cfg.out), self.log)
+                keep_previous(self.run_dir, self.log)
         self.fixed_val = next(iter(self.data.val), None)
         self.callbacks = [ProgressBar(progress), CSVLogger(self.run_dir / "log.csv"),
                           SampleGrid(self.run_dir / "samples"), Checkpointer(cfg.save_every, cfg.keep),
@@ -98,6 +109,20 @@ class Trainer:
         pred = t.decode(self.predict(x))
         return t.input_image(x).cpu(), t.output_image(x, pred).cpu(), t.output_image(x, y).cpu()
 
+    def finite(self) -> bool:
+        """Every parameter of every network finite (checked once an epoch, before anything is saved)."""
+        return all(torch.isfinite(p).all() for part in self.stage.parts().values()
+                   if isinstance(part, torch.nn.Module) for p in part.parameters())
+
+    def diverged(self, what: str) -> str:
+        """The message when training has gone to NaN or inf: it stops, nothing more is saved."""
+        advice = "lower --lr or use --precision fp32"
+        if self.saved_epoch is None:
+            return f"Training stopped: {what}; nothing had been saved yet. Start again: {advice}"
+        weights = f", and the weights in {self.weights_at}" if self.weights_at.is_file() else ""
+        return (f"Training stopped: {what}; the last good checkpoint, {self.run_dir / 'last.pt'} (epoch "
+                f"{self.saved_epoch}), is kept{weights}. Continue with --resume, or start again: {advice}")
+
     # ---- the loop ------------------------------------------------------------------------------
     def _event(self, name: str, *args) -> None:
         for cb in self.callbacks:
@@ -122,9 +147,10 @@ class Trainer:
                 for group in opt.param_groups:
                     group["lr"] = base * lr_factor(self.cfg.lr_schedule, progress)
             losses = self.stage.step(*self.task.split(batch, self.device, train=True))
-            if not all(math.isfinite(v) for v in losses.values()):
-                raise TrainingError(f"Loss became {losses} at epoch {epoch}; lower --lr or use --precision "
-                                    f"fp32. Last good weights: {self.cfg.out}")
+            bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
+            if bad:
+                raise TrainingError(self.diverged(f"{', '.join(f'{k} became {v}' for k, v in bad.items())} "
+                                                  f"in epoch {epoch}, step {self.steps + 1}"))
             n_steps, n_images = n_steps + 1, n_images + batch.shape[0] * self.dist.world
             self.steps += 1
             self.images_seen += batch.shape[0] * self.dist.world
@@ -134,6 +160,8 @@ class Trainer:
             stop, progress = self._clock(budget)
             if stop:
                 break
+        if not self.finite():  # the loss of the last step was finite, the update after it was not
+            raise TrainingError(self.diverged(f"the weights became NaN or inf in epoch {epoch}"))
         seconds = (budget.elapsed_minutes() - started) * 60
         row = {"epoch": epoch, **{k: v / max(1, n_steps) for k, v in sums.items()}}
         if self.dist.main:
@@ -165,7 +193,9 @@ class Trainer:
                      f"continue with --resume")
             raise
         self._event("on_train_end")
-        self.log(f"Weights: {cfg.out}   log, samples, curve: {self.run_dir}/")
+        if self.weights_error:  # everything is kept, but not where it was asked for: say so, and fail
+            raise TrainingError(f"{self.weights_error}; the weights were written to {self.weights_at} instead")
+        self.log(f"Weights: {self.weights_at}   log, samples, curve: {self.run_dir}/")
         return self.history
 
 

@@ -1,10 +1,12 @@
-"""Small helpers around a run: its folder and files, its budget of steps and minutes, the
+"""Small helpers around a run: its folder and files (checked writable and with room before the
+first step, leftovers of interrupted saves removed), its budget of steps and minutes, the
 learning-rate schedule and the number of loader workers."""
 from __future__ import annotations
 
 import math
 import os
 import shutil
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -68,6 +70,88 @@ def keep_previous(path: Path, log=print) -> Path | None:
     shutil.move(str(path), kept)
     log(f"{path} existed: kept it as {kept}")
     return kept
+
+
+def remove_stale_temps(files: list[Path], log=print) -> list[Path]:
+    """Remove the temp files that an interrupted save of these files left (a kill -9 while
+    last.pt was written leaves a hidden `.last.pt.XXXX.tmp` as large as the checkpoint)."""
+    removed = []
+    for path in files:
+        for tmp in ckpt.temp_files(path):
+            try:
+                size = tmp.stat().st_size
+                tmp.unlink()
+            except OSError:
+                continue
+            log(f"Removed {tmp} ({size / 1e6:.0f} MB), left by an interrupted save")
+            removed.append(tmp)
+    return removed
+
+
+def check_writable(folders: list[Path]) -> None:
+    """Each folder exists or can be made, and a file can be written in it: else TrainingError
+    naming it, before any training (not after hours, when the weights are to be written)."""
+    for folder in dict.fromkeys(Path(f) for f in folders):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except (FileExistsError, NotADirectoryError):
+            raise TrainingError(f"Cannot write to {folder}: a file stands where that folder should be") from None
+        except OSError as err:
+            raise TrainingError(f"Cannot write to {folder} ({err.strerror or err}); choose another "
+                                f"--out or --run-name") from None
+
+
+def checkpoint_bytes(parts: dict) -> int:
+    """About how large last.pt of these parts (networks and optimizers) is on disk. An optimizer
+    that has not stepped yet counts as Adam's two moments per parameter."""
+    total = 0
+    for part in parts.values():
+        if isinstance(part, torch.optim.Optimizer):
+            if part.state:
+                total += sum(v.numel() * v.element_size() for st in part.state.values()
+                             for v in st.values() if torch.is_tensor(v))
+            else:
+                total += sum(2 * p.numel() * 4 for g in part.param_groups for p in g["params"])
+        else:
+            total += sum(v.numel() * v.element_size() for v in part.state_dict().values())
+    return total
+
+
+LOG_BYTES = 50_000_000  # room kept for log.csv, the sample grids and the loss curve
+
+
+def room_needed(run_dir: Path, out: Path, parts: dict, weights: dict, half: bool, resume: bool) -> dict[Path, int]:
+    """folder -> bytes a run writes there at most at once: last.pt twice in the run folder (the
+    old one stays until its replacement is whole; on --resume the old one is on disk already),
+    the weights file twice beside --out (the same), and room for logs and samples."""
+    ckpt_size = checkpoint_bytes(parts)
+    last = Path(run_dir) / "last.pt"
+    have = last.stat().st_size if resume and last.is_file() else 0
+    weights_size = sum(v.numel() * (2 if half and v.is_floating_point() else v.element_size())
+                       for v in weights.values())
+    needs: dict[Path, int] = {}
+    for folder, size in ((Path(run_dir), max(0, 2 * ckpt_size - have) + LOG_BYTES),
+                         (Path(out).parent, 2 * weights_size)):
+        needs[folder] = needs.get(folder, 0) + size
+    return needs
+
+
+def check_room(needs: dict[Path, int]) -> None:
+    """needs: folder -> bytes it must be able to take. Folders on the same disk add up; a disk
+    with less free space than they need together is a TrainingError, before any training."""
+    by_disk: dict[int, list[Path]] = {}
+    for folder in needs:
+        by_disk.setdefault(os.stat(ckpt.nearest_existing(folder)).st_dev, []).append(folder)
+    for folders in by_disk.values():
+        want = sum(needs[f] for f in folders)
+        free = ckpt.free_space(folders[0])
+        if free < want:
+            parts = ", ".join(f"{needs[f] / 1e9:.2f} GB in {f}" for f in folders)
+            raise TrainingError(f"Not enough disk space: training's files need about {want / 1e9:.2f} GB "
+                                f"({parts}) and their disk has {free / 1e9:.2f} GB free; free some space or "
+                                f"choose --out / --run-name on another disk")
 
 
 class Budget:
