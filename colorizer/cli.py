@@ -199,8 +199,13 @@ def main(argv=None) -> int:
     t.set_defaults(func=None)
     g = sub.add_parser("train-gan", help="stage 2 (same as python train_gan.py)", add_help=False)
     g.set_defaults(func=None)
+    sub.add_parser("make-sketches", help="photos -> sketch|photo pairs for paired training", add_help=False)
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "make-sketches":
+        from .sketches import main as sketches_main
+
+        return sketches_main(argv[1:])
     if argv and argv[0] == "pretrain":
         return pretrain_main(argv[1:])
     if argv and argv[0] == "train-gan":
