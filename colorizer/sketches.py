@@ -25,7 +25,7 @@ def sketch(photo: Image.Image, method: str = "canny", sigma: float = 2.5) -> Ima
 
     canny: Canny edges at Gaussian scale sigma (clean outlines); dog: the dark side of a
     difference of Gaussians (sigma, 1.6 sigma), rougher, like shading strokes. `sigma` is in pixels
-    of a REFERENCE_SIZE image (scaled by the photo's short side); lines are dilated to about 3 px there."""
+    of a REFERENCE_SIZE image (scaled by the photo's short side); lines are about 3 px wide there."""
     from skimage import feature, filters, morphology
 
     gray = np.asarray(photo.convert("L"), dtype=np.float32) / 255.0
@@ -33,7 +33,8 @@ def sketch(photo: Image.Image, method: str = "canny", sigma: float = 2.5) -> Ima
     s = sigma * scale
     if method == "canny":
         lines = feature.canny(gray, sigma=s)
-        lines = morphology.dilation(lines, morphology.disk(max(1, round(scale))))
+        if round(scale) >= 1:  # below half the reference size, 1 px lines are already in proportion
+            lines = morphology.dilation(lines, morphology.disk(round(scale)))
     elif method == "dog":
         lines = filters.difference_of_gaussians(gray, 0.4 * s, 0.64 * s) < -0.01
     else:
