@@ -69,7 +69,7 @@ def make_sketches(photos: Path, out: Path, size: int = REFERENCE_SIZE, method: s
             continue
         dest = (out / path.relative_to(photos)).with_suffix(".jpg")
         dest.parent.mkdir(parents=True, exist_ok=True)
-        make_pair(photo, size, method, sigma).save(dest, quality=95)
+        make_pair(photo, size, method, sigma).save(dest, quality=95, subsampling=0)  # 4:4:4: no color bleed at the seam
         written += 1
     if skipped:
         more = f" and {len(skipped) - 10} more" if len(skipped) > 10 else ""
