@@ -31,7 +31,8 @@ TASK_DEFAULTS = {
     "colorize": dict(data=EXAMPLES_COLOR, generator="resnet-unet"),
     "paired": dict(generator="unet", lr=2e-4, betas=(0.5, 0.999), direction="AtoB",
                    pretrain=dict(out=Path("weights/paired_pretrained.pt"), run_dir=Path("runs/paired_pretrain")),
-                   gan=dict(init=None, keep="last", out=Path("weights/paired_gan.pt"), run_dir=Path("runs/paired_gan"))),
+                   gan=dict(init=None, keep="last", out=Path("weights/paired_gan.pt"),
+                            run_dir=Path("runs/paired_gan"))),
 }
 LOAD_SCALE = 286 / 256  # pix2pix: resize to 286, crop 256; --load-size defaults to --size times this
 

@@ -12,7 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from ..models import BACKBONES, GENERATORS
-from .config import EXAMPLE_EPOCHS, EXAMPLES_COLOR, TASK_DEFAULTS, TrainConfig, defaults
+from .config import EXAMPLE_EPOCHS, TASK_DEFAULTS, TrainConfig, defaults
 
 
 def positive_int(text: str) -> int:
