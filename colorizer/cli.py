@@ -202,7 +202,13 @@ def main(argv=None) -> int:
     k = sub.add_parser("api-key", help="make, list and revoke the HTTP API's keys", add_help=False)
     k.set_defaults(func=None)
 
+    sub.add_parser("make-sketches", help="photos -> sketch|photo pairs for paired training", add_help=False)
+
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "make-sketches":
+        from .sketches import main as sketches_main
+
+        return sketches_main(argv[1:])
     if argv and argv[0] == "pretrain":
         return pretrain_main(argv[1:])
     if argv and argv[0] == "train-gan":

@@ -97,3 +97,86 @@ class PatchDiscriminator(nn.Module):
     def forward(self, condition: torch.Tensor, output: torch.Tensor) -> torch.Tensor:
         """condition: the generator's input (L); output: a real or generated target (ab)."""
         return self.model(torch.cat([condition, output], dim=1))
+
+
+# ---- paired translation (pix2pix): the classic U-Net, and the ResNet U-Net with a tanh output -------
+
+GENERATORS = ("unet", "resnet-unet")  # --generator: the paper's U-Net, or the DynamicUnet on a ResNet
+
+
+class UNet(nn.Module):
+    """The pix2pix U-Net (Isola et al. 2017): `depth` downsamplings (8 at 256 px, down to 1x1).
+
+    Encoder C64-C128-C256-C512-C512...: Conv 4x4 stride 2, BatchNorm (not on the first), LeakyReLU 0.2.
+    Decoder mirrors it: ReLU, ConvTranspose 4x4 stride 2 on (previous, skip) concatenated, BatchNorm,
+    Dropout 0.5 in the first 3 decoder blocks; the last block goes to n_out channels with tanh.
+    The innermost block has no BatchNorm on its way down (its map is 1x1 at 256 px). The encoder's
+    activations are not in place: their inputs are the skips."""
+
+    def __init__(self, n_in: int = 3, n_out: int = 3, depth: int = 8, filters: int = 64, dropout_blocks: int = 3):
+        super().__init__()
+        if depth < 2:
+            raise ValueError(f"a U-Net needs at least 2 downsamplings, not {depth}")
+        width = [min(filters * 2**i, filters * 8) for i in range(depth)]  # 64 128 256 512 512 ...
+        down = [nn.Conv2d(n_in, width[0], 4, 2, 1)]
+        for i in range(1, depth):
+            innermost = i == depth - 1
+            layers = [nn.LeakyReLU(0.2), nn.Conv2d(width[i - 1], width[i], 4, 2, 1, bias=innermost)]
+            down.append(nn.Sequential(*layers) if innermost else nn.Sequential(*layers, nn.BatchNorm2d(width[i])))
+        up = []  # up[j] undoes down[depth - 1 - j]; inputs are (previous, skip) concatenated, except the first
+        for j in range(depth - 1):
+            i = depth - 1 - j  # the encoder level this block returns from
+            c_in = width[i] if j == 0 else 2 * width[i]
+            layers = [nn.ReLU(True), nn.ConvTranspose2d(c_in, width[i - 1], 4, 2, 1, bias=False),
+                      nn.BatchNorm2d(width[i - 1])]
+            up.append(nn.Sequential(*layers, nn.Dropout(0.5)) if j < dropout_blocks else nn.Sequential(*layers))
+        up.append(nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(2 * width[0], n_out, 4, 2, 1), nn.Tanh()))
+        self.down, self.up = nn.ModuleList(down), nn.ModuleList(up)
+        self.depth = depth
+        for m in self.modules():  # pix2pix's init: N(0, 0.02), BatchNorm weights N(1, 0.02)
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+                nn.init.normal_(m.weight, 0.0, 0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.normal_(m.weight, 1.0, 0.02)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.down:
+            x = block(x)
+            skips.append(x)
+        x = self.up[0](skips.pop())
+        for block in self.up[1:]:
+            x = block(torch.cat([x, skips.pop()], dim=1))
+        return x
+
+
+class TanhGenerator(Generator):
+    """The ResNet U-Net with outputs in [-1, 1] (a paired task's images); same state dict as Generator."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(super().forward(x))
+
+
+def unet_depth(size: int, most: int = 8) -> int:
+    """Downsamplings of the classic U-Net for square crops of `size`: as many halvings as the size
+    allows, at most 8 (256 px -> 1x1, the paper's); 64 px -> 6, 32 px -> 5 (tiny test runs)."""
+    depth = 0
+    while size % 2 == 0 and size > 1 and depth < most:
+        size, depth = size // 2, depth + 1
+    if depth < 3:
+        raise ValueError(f"the U-Net needs a size divisible by 8 (256, 512, ...), not {size * 2**depth}")
+    return depth
+
+
+def build_paired_generator(kind: str, size: int, backbone: str = "resnet18", backbone_weights: str = "none",
+                           n_in: int = 3, n_out: int = 3, depth: int | None = None) -> nn.Module:
+    """The generator of a paired task: "unet" (classic pix2pix, `depth` downsamplings, by default from the
+    size) or "resnet-unet" (build_generator's DynamicUnet, tanh on its output). Outputs in [-1, 1]."""
+    if kind == "unet":
+        return UNet(n_in, n_out, depth or unet_depth(size))
+    if kind == "resnet-unet":
+        return TanhGenerator(build_generator(backbone, backbone_weights, size, n_in, n_out).unet)
+    raise ValueError(f"Unknown generator {kind!r}; choose one of {', '.join(GENERATORS)}")

@@ -192,3 +192,41 @@ class LossCurve(Callback):
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(self.path, dpi=100)
         plt.close(fig)
+
+
+class GANBalance(Callback):
+    """Stage 2's losses as the pix2pix literature reads them: D's loss near log 2 = 0.69 (bce; 0.25 with
+    lsgan) means it cannot tell real pairs from generated ones, the balance sought; towards 0 it wins
+    and G learns little from it. A warning when D's loss stays under WINS (bce; scaled for lsgan) at
+    every step of an epoch."""
+
+    WINS = 0.1
+    BALANCED = {"bce": math.log(2), "lsgan": 0.25}
+
+    def __init__(self):
+        self.highest, self.steps = 0.0, 0
+
+    def _levels(self, trainer) -> tuple[float, float]:
+        balanced = self.BALANCED.get(trainer.cfg.gan_mode, math.log(2))
+        return balanced, self.WINS * balanced / math.log(2)
+
+    def on_train_begin(self, trainer):
+        if trainer.cfg.stage == "gan":
+            balanced, wins = self._levels(trainer)
+            trainer.log(f"GAN losses: train_d near {balanced:.2f} is balanced (D cannot tell real pairs from "
+                        f"generated ones); under {wins:.2g} all epoch, D wins; train_g_gan is G's fooling loss and "
+                        f"train_{trainer.cfg.loss} should fall")
+
+    def on_epoch_begin(self, trainer, epoch, steps):
+        self.highest, self.steps = 0.0, 0
+
+    def on_step_end(self, trainer, losses):
+        if "train_d" in losses:
+            self.highest, self.steps = max(self.highest, losses["train_d"]), self.steps + 1
+
+    def on_epoch_end(self, trainer, row):
+        _, wins = self._levels(trainer)
+        if self.steps and self.highest < wins:
+            trainer.log(f"warning: epoch {row['epoch']}: the discriminator wins (its loss stayed under {wins:.2g}, "
+                        f"at most {self.highest:.3f}): G's GAN signal is weak and samples may degrade; try a "
+                        f"lower --lr-d, --gan-mode lsgan or --d-spectral-norm")

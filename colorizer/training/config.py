@@ -1,13 +1,16 @@
 """The one configuration object: command-line flags fill it, functions read it.
 
-Every default lives here. Fields left as None take their stage's default in __post_init__
-(`STAGE_DEFAULTS`), so `TrainConfig(stage="gan")` and `python train_gan.py` with no flags train
-the same way; the parsers (parsers.py) read their defaults and help texts from this file.
+Every default lives here. Fields left as None take their stage's and task's default in
+__post_init__ (`defaults()`: `STAGE_DEFAULTS`, then `TASK_DEFAULTS` where a task differs), so
+`TrainConfig(stage="gan")` and `python train_gan.py` with no flags train the same way; the parsers
+(parsers.py) read their defaults and help texts from this file.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ..models import GENERATORS
 
 EXAMPLES_COLOR = "examples/color"  # the photos shipped in the repo: the offline default
 EXAMPLE_EPOCHS = 3                 # on those few photos a run is a smoke test of the whole path
@@ -20,12 +23,37 @@ STAGE_DEFAULTS = {
                 out=Path("weights/colorizer_gan.pt"), run_dir=Path("runs/gan")),
 }
 
+# Where a task trains differently from STAGE_DEFAULTS: key -> value for every stage, or
+# stage name -> {key: value} for one stage. Paired translation (pix2pix) takes the paper's settings:
+# the classic U-Net, Adam 2e-4 with beta1 0.5, trained from scratch with GAN + 100 x L1 (stage 2
+# alone; stage 1 is optional), the last epoch kept; it has no example data (pairs come from --data).
+TASK_DEFAULTS = {
+    "colorize": dict(data=EXAMPLES_COLOR, generator="resnet-unet"),
+    "paired": dict(generator="unet", lr=2e-4, betas=(0.5, 0.999), direction="AtoB",
+                   pretrain=dict(out=Path("weights/paired_pretrained.pt"), run_dir=Path("runs/paired_pretrain")),
+                   gan=dict(init=None, keep="last", out=Path("weights/paired_gan.pt"),
+                            run_dir=Path("runs/paired_gan"))),
+}
+LOAD_SCALE = 286 / 256  # pix2pix: resize to 286, crop 256; --load-size defaults to --size times this
+
+
+def defaults(stage: str, task: str) -> dict:
+    """The defaults of a stage for a task: STAGE_DEFAULTS, then what the task changes."""
+    if stage not in STAGES:
+        raise ValueError(f"stage must be one of {', '.join(STAGES)}, not {stage!r}")
+    if task not in TASK_DEFAULTS:
+        raise ValueError(f"task must be one of {', '.join(TASK_DEFAULTS)}, not {task!r}")
+    own = TASK_DEFAULTS[task]
+    return {**STAGE_DEFAULTS[stage], **{k: v for k, v in own.items() if k not in STAGES}, **own.get(stage, {})}
+
 
 @dataclass
 class TrainConfig:
     stage: str = "pretrain"              # "pretrain" (L1 only) or "gan"
-    task: str = "colorize"               # what is learned (tasks.py): "colorize" is L -> ab
-    data: str = EXAMPLES_COLOR           # folder of color photos, or "coco"
+    task: str = "colorize"               # what is learned (tasks.py): "colorize" is L -> ab, "paired" A -> B
+    data: str | None = None              # colorize: folder of color photos, or "coco" (default: the examples);
+                                         # paired: folder of A|B files, or of the A images (with data_b)
+    data_b: str | None = None            # paired: folder of the B images, named as their A images
     val_data: str | None = None          # separate validation folder; else a fixed-seed split of data
     val_fraction: float = 0.05
     out: Path | None = None              # weights file written (stage default)
@@ -33,7 +61,10 @@ class TrainConfig:
     run_dir: Path | None = None          # log, samples, last.pt (stage default: runs/STAGE)
     backbone: str = "resnet18"
     backbone_weights: str = "imagenet"   # imagenet | none | PATH
-    size: int = 256
+    size: int = 256                      # training crop, pixels
+    load_size: int | None = None         # paired: images resized to this before the crop (size x 286/256)
+    direction: str | None = None         # paired: AtoB or BtoA (which side of the pair is the input)
+    generator: str | None = None         # unet (the classic pix2pix U-Net; paired only) | resnet-unet
     epochs: int | None = None            # stage default; EXAMPLE_EPOCHS on the example photos
     batch_size: int = 16
     lr: float | None = None              # generator Adam learning rate (stage default)
@@ -65,11 +96,11 @@ class TrainConfig:
     data_note: str = ""                  # free text recorded in the metadata
 
     def __post_init__(self):
-        if self.stage not in STAGES:
-            raise ValueError(f"stage must be one of {', '.join(STAGES)}, not {self.stage!r}")
-        for key, value in STAGE_DEFAULTS[self.stage].items():
+        for key, value in defaults(self.stage, self.task).items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
+        if self.load_size is None and self.task == "paired":
+            self.load_size = round(self.size * LOAD_SCALE)
         if self.epochs is None:
             self.epochs = EXAMPLE_EPOCHS if self.data == EXAMPLES_COLOR else 20
         for key in ("out", "init", "run_dir"):
@@ -83,6 +114,20 @@ class TrainConfig:
             raise ValueError(f"loss is l1 or classes ({self.loss!r}), augment none or print ({self.augment!r})")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema is a decay in [0, 1), not {self.ema}")
+        if self.generator not in GENERATORS:
+            raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, not {self.generator!r}")
+        if self.task == "paired":
+            if self.loss != "l1" or self.augment != "none":
+                raise ValueError("--task paired trains with L1 (--loss l1) and no --augment")
+            if self.direction not in ("AtoB", "BtoA"):
+                raise ValueError(f"direction must be AtoB or BtoA, not {self.direction!r}")
+            if self.load_size < self.size:
+                raise ValueError(f"--load-size {self.load_size} is smaller than --size {self.size}")
+            if self.data_b and self.val_data:
+                raise ValueError("--val-data takes A|B files; with --data-b the validation pairs are a split "
+                                 "of the training folders (--val-fraction)")
+        elif self.generator != "resnet-unet" or self.data_b or self.direction or self.load_size:
+            raise ValueError("--generator unet, --data-b, --direction and --load-size are for --task paired")
 
     def as_meta(self) -> dict:
         d = asdict(self)

@@ -12,9 +12,8 @@ from pathlib import Path
 import torch
 
 from ..device import prepare, resolve_precision
-from ..models import build_generator
 from . import distributed
-from .callbacks import Checkpointer, CSVLogger, LossCurve, ProgressBar, SampleGrid
+from .callbacks import Checkpointer, CSVLogger, GANBalance, LossCurve, ProgressBar, SampleGrid
 from .config import TrainConfig
 from .runs import (Budget, TrainingError, check_room, check_writable, default_workers, keep_previous, load_start,
                    lr_factor, remove_stale_temps, restore, room_needed, start_weights)
@@ -56,8 +55,7 @@ class Trainer:
                  f"{self.data.source}, {cfg.size}px, batch {cfg.batch_size}{' per process' if self.dist.enabled else ''}"
                  f", on {where} ({self.precision}), {workers} loader workers")
 
-        generator = build_generator(self.backbone, "none" if init_state else cfg.backbone_weights, cfg.size,
-                                    self.task.in_channels, self.task.out_channels)
+        generator = self.task.build_generator(self.backbone, "none" if init_state else cfg.backbone_weights, cfg.size)
         if init_state is not None:
             load_start(generator, init_state, self.log)
         self.generator = prepare(generator, self.device)
@@ -77,7 +75,7 @@ class Trainer:
         self.fixed_val = next(iter(self.data.val), None)
         self.callbacks = [ProgressBar(progress), CSVLogger(self.run_dir / "log.csv"),
                           SampleGrid(self.run_dir / "samples"), Checkpointer(cfg.save_every, cfg.keep),
-                          LossCurve(self.run_dir / "loss_curve.png")] if self.dist.main else []
+                          LossCurve(self.run_dir / "loss_curve.png"), GANBalance()] if self.dist.main else []
 
     # ---- what the callbacks and the stages see ---------------------------------------------
     @torch.no_grad()

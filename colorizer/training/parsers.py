@@ -1,7 +1,8 @@
 """`python pretrain.py` and `python train_gan.py`: flags -> TrainConfig -> train().
 
 Defaults and their help texts come from TrainConfig (config.py); a flag left out leaves the
-config's default, so a script and `train(TrainConfig(stage=...))` train the same way.
+config's default, so a script and `train(TrainConfig(stage=...))` train the same way. Defaults that
+depend on the task (--task paired differs) are left to the config and both are shown in --help.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from ..models import BACKBONES
-from .config import EXAMPLE_EPOCHS, EXAMPLES_COLOR, TrainConfig
+from ..models import BACKBONES, GENERATORS
+from .config import EXAMPLE_EPOCHS, TASK_DEFAULTS, TrainConfig, defaults
 
 
 def positive_int(text: str) -> int:
@@ -21,24 +22,49 @@ def positive_int(text: str) -> int:
     return value
 
 
+def _by_task(stage: str, key: str) -> str:
+    """'X' or 'X; with --task paired: Y': a flag's default as the help text shows it."""
+    shown = lambda v: v.name if key == "run_dir" else "none" if v is None else v  # noqa: E731
+    values = {task: str(shown(defaults(stage, task).get(key))) for task in TASK_DEFAULTS}
+    text = values.pop("colorize")
+    return text + "".join(f"; with --task {task}: {v}" for task, v in values.items() if v != text)
+
+
 def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParser:
     d = TrainConfig(stage=stage, data="")  # the stage's defaults (data="" keeps the non-example epoch count)
     p = argparse.ArgumentParser(prog=f"{'pretrain' if stage == 'pretrain' else 'train_gan'}.py", description=description,
                                 epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", default=EXAMPLES_COLOR,
+    p.add_argument("--task", default=d.task, choices=list(TASK_DEFAULTS),
+                   help="colorize: gray L -> color ab; paired: image A -> image B (pix2pix: sketch -> photo, "
+                        "map -> satellite, ...) from --data pairs (default %(default)s)")
+    p.add_argument("--data",
                    help="folder of color photos (searched recursively), or 'coco' for fastai's COCO sample "
-                        "(needs the internet). Default: the example photos shipped in the repo")
+                        "(needs the internet). Default: the example photos shipped in the repo. With --task paired: "
+                        "a folder of A|B files (A left, B right; `python -m colorizer make-sketches` makes them), "
+                        "or of the A images with --data-b")
+    p.add_argument("--data-b", metavar="DIR_B", help="paired: folder of the B images, named as the A images in --data")
+    p.add_argument("--direction", choices=["AtoB", "BtoA"],
+                   help=f"paired: which side is the input (default {defaults(stage, 'paired')['direction']})")
+    p.add_argument("--generator", choices=list(GENERATORS),
+                   help="unet: the classic pix2pix U-Net (paired only); resnet-unet: the U-Net on a ResNet body "
+                        f"(default {_by_task(stage, 'generator')})")
+    p.add_argument("--load-size", type=positive_int,
+                   help="paired: images are resized to this square before the random --size crop "
+                        "(default --size x 286/256: 286 for 256)")
     p.add_argument("--val-data", help="separate folder of validation photos (default: a fixed-seed split of --data)")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share of --data held out (default %(default)s)")
     p.add_argument("--size", type=positive_int, default=d.size, help="training crop size in pixels (default %(default)s)")
     p.add_argument("--epochs", type=positive_int,
                    help=f"number of epochs (default {d.epochs}; {EXAMPLE_EPOCHS} on the example photos)")
     p.add_argument("--batch-size", type=positive_int, default=d.batch_size, help="photos per step (default %(default)s)")
-    p.add_argument("--out", type=Path, default=d.out, help="weights file to write (default %(default)s)")
-    p.add_argument("--init", type=Path, default=d.init,
-                   help="generator weights to start from " + ("(default %(default)s: stage 1's output)" if stage == "gan"
+    p.add_argument("--out", type=Path, help=f"weights file to write (default {_by_task(stage, 'out')})")
+    p.add_argument("--init", type=Path,
+                   help="generator weights to start from " + (f"(default {d.init}, stage 1's output; with --task "
+                                                              "paired: none, from scratch as pix2pix)" if stage == "gan"
                                                               else "(continue a trained model; default: none)"))
-    p.add_argument("--lr", type=float, default=d.lr, help="generator Adam learning rate (default %(default)s)")
+    p.add_argument("--lr", type=float,
+                   help=f"generator Adam learning rate (default {_by_task(stage, 'lr')}; betas "
+                        f"{_by_task(stage, 'betas')})")
     p.add_argument("--lr-schedule", default=d.lr_schedule, choices=["constant", "cosine"],
                    help="constant, or cosine decay over --epochs (or --time-limit, whichever ends first)")
     p.add_argument("--loss", default=d.loss, choices=["l1", "classes"],
@@ -55,9 +81,10 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--ema", type=float, default=d.ema, metavar="DECAY",
                    help="keep an exponential moving average of the generator (e.g. 0.999); validation, samples "
                         "and the saved weights use it (default %(default)s: off)")
-    p.add_argument("--keep", default=d.keep, choices=["last", "best"],
+    p.add_argument("--keep", choices=["last", "best"],
                    help="what --out holds: the last epoch's weights, or the best by the validation score "
-                        "(PSNR gain over gray, colorfulness, false color; see log.csv) (default %(default)s)")
+                        "(colorize: PSNR gain over gray, colorfulness, false color; paired: PSNR; see log.csv) "
+                        f"(default {_by_task(stage, 'keep')})")
     p.add_argument("--device", default=d.device, help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 autocast on CPU and on GPUs that have it (about 3x faster on CPU), else fp32")
@@ -66,27 +93,27 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
                    help="stop cleanly after this many minutes (the epoch in progress is validated and saved)")
     p.add_argument("--max-steps", type=positive_int, help="stop after this many steps (smoke runs)")
     p.add_argument("--val-batches", type=positive_int, help="cap validation batches per epoch")
-    p.add_argument("--run-name", default=d.run_dir.name, help="outputs go to runs/RUN_NAME/ (default %(default)s)")
+    p.add_argument("--run-name", help=f"outputs go to runs/RUN_NAME/ (default {_by_task(stage, 'run_dir')})")
     p.add_argument("--resume", action="store_true", help="continue from runs/RUN_NAME/last.pt, optimizer state included")
     p.add_argument("--save-every", type=positive_int, default=d.save_every, metavar="N",
                    help="save checkpoint and weights every N epochs; always at the end (default %(default)s)")
     p.add_argument("--half", action="store_true", help="save the final weights as float16 (half the size)")
     p.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     p.add_argument("--data-note", default=d.data_note, help="free text recorded in the weights' metadata")
+    p.add_argument("--backbone", default=d.backbone, choices=list(BACKBONES),
+                   help="ResNet body of the resnet-unet generator (default %(default)s)")
+    p.add_argument("--backbone-weights", default=d.backbone_weights,
+                   help="imagenet (torchvision's weights; random init with a note when they cannot be had), "
+                        "none, or a local .pth file (default %(default)s); ignored with --init")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
 
 def pretrain_parser() -> argparse.ArgumentParser:
-    d = TrainConfig(stage="pretrain")
     p = _parser("pretrain", "Stage 1: train the generator (U-Net on a ResNet body, L -> ab) with L1 loss alone.",
                 "Example: python pretrain.py --data ~/photos --size 256 --epochs 20\n"
                 "Outputs: the weights (--out), and runs/RUN_NAME/ with log.csv, samples/epoch_XXX.png, "
                 "loss_curve.png and last.pt (for --resume).")
-    p.add_argument("--backbone", default=d.backbone, choices=list(BACKBONES), help="ResNet body (default %(default)s)")
-    p.add_argument("--backbone-weights", default=d.backbone_weights,
-                   help="imagenet (torchvision's weights; random init with a note when they cannot be had), "
-                        "none, or a local .pth file (default %(default)s); ignored with --init")
     return p
 
 
@@ -95,7 +122,10 @@ def gan_parser() -> argparse.ArgumentParser:
     p = _parser("gan", "Stage 2: fine-tune the stage-1 generator adversarially against a PatchGAN conditioned on "
                        f"the input (pix2pix loss: GAN + {d.l1_weight:g} x L1).",
                 "Example: python train_gan.py --data ~/photos --epochs 20\n"
-                "Needs the stage-1 weights from pretrain.py (--init).")
+                "Needs the stage-1 weights from pretrain.py (--init).\n"
+                "Paired translation (pix2pix, from scratch, no stage 1 needed):\n"
+                "  python -m colorizer make-sketches ~/photos pairs/\n"
+                "  python train_gan.py --task paired --data pairs/ --direction AtoB --epochs 200")
     p.add_argument("--lr-d", type=float, default=d.lr_d, help="discriminator Adam learning rate (default %(default)s)")
     p.add_argument("--l1-weight", type=float, default=d.l1_weight,
                    help="weight of L1 beside the GAN loss (default %(default)s)")
@@ -108,7 +138,9 @@ def config_from_args(args: argparse.Namespace, stage: str) -> TrainConfig:
     """Flags -> TrainConfig; flags that were not given (None) leave the config's own default."""
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name, None) is not None}
-    return TrainConfig(**dict(given, stage=stage, run_dir=Path("runs") / args.run_name))
+    if args.run_name:
+        given["run_dir"] = Path("runs") / args.run_name
+    return TrainConfig(**dict(given, stage=stage))
 
 
 def _run(parser: argparse.ArgumentParser, stage: str, argv=None) -> int:
@@ -118,7 +150,11 @@ def _run(parser: argparse.ArgumentParser, stage: str, argv=None) -> int:
 
     args = parser.parse_args(argv)
     try:
-        train(config_from_args(args, stage), progress=not args.quiet)
+        cfg = config_from_args(args, stage)
+    except ValueError as err:  # flags that do not go together: one line, argparse's exit status
+        parser.error(str(err))
+    try:
+        train(cfg, progress=not args.quiet)
     except (DataError, TrainingError, WeightsError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

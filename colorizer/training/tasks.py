@@ -8,8 +8,11 @@ A task says what differs between image-to-image problems, and nothing else:
 - how an input and a prediction become RGB images (sample grids), its validation metrics and
   the one validation score (higher is better) that picks the weights to keep.
 
-Colorization is one task (L -> ab). Another (paired translation, color hints) is a new class
-with the same methods, registered in TASKS; the loop and the stages do not change.
+- which generator it trains (`build_generator`; the discriminator is built for its channels).
+
+Colorization is one task (L -> ab); paired translation (pix2pix, A -> B on RGB pairs) another.
+A new one (color hints, say) is a new class with the same methods, registered in TASKS; the loop
+and the stages do not change.
 """
 from __future__ import annotations
 
@@ -22,8 +25,10 @@ from torch.utils.data import DataLoader
 
 from .. import color_classes, metrics
 from ..color import AB_SCALE, gray_rgb, lab_norm_to_rgb, rgb_to_lab_norm
-from ..data import make_loaders, resolve_data, scan_photos, split_files
+from ..data import DataError, make_loaders, resolve_data, scan_photos, split_files
 from ..device import to_input
+from ..models import build_generator, build_paired_generator, unet_depth
+from ..pairs import make_pair_loaders, scan_pairs
 from .augment import old_print
 from .config import TrainConfig
 
@@ -44,6 +49,7 @@ class Task(Protocol):
 
     def loaders(self, cfg: TrainConfig, workers: int, pin_memory: bool, rank: int, world: int,
                 log) -> Loaders: ...
+    def build_generator(self, backbone: str, backbone_weights: str, size: int) -> torch.nn.Module: ...
     def split(self, batch, device: torch.device, train: bool = False) -> tuple[torch.Tensor, torch.Tensor]: ...
     def decode(self, pred: torch.Tensor) -> torch.Tensor: ...
     def reconstruction_loss(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
@@ -83,6 +89,9 @@ class Colorization:
             return {"head": "ab"}
         return {"head": "classes", "bin": color_classes.BIN, "temperature": self.temperature,
                 "rebalance": self.rebalance}
+
+    def build_generator(self, backbone, backbone_weights, size):
+        return build_generator(backbone, backbone_weights, size, self.in_channels, self.out_channels)
 
     def loaders(self, cfg, workers, pin_memory, rank, world, log) -> Loaders:
         folder = resolve_data(cfg.data)
@@ -163,7 +172,80 @@ class Colorization:
         return dict(means, psnr_gain=gain, colorful_share=share, score=score)
 
 
-TASKS = {"colorize": Colorization}
+class Paired:
+    """Paired translation (pix2pix): RGB image A -> RGB image B (sketch -> photo, map -> satellite,
+    labels -> facade), both scaled to [-1, 1]; the generator ends in tanh. Pairs come as A|B files or
+    two folders (pairs.py); `direction` BtoA swaps the sides. The weights' metadata says the task,
+    direction, generator kind (and the U-Net's depth) and size, which is what inference needs."""
+
+    name = "paired"
+    in_channels = out_channels = 3
+
+    def __init__(self, generator: str = "unet", direction: str = "AtoB", size: int = 256):
+        self.generator, self.direction, self.size = generator, direction, size
+        self.depth = unet_depth(size) if generator == "unet" else None
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> "Paired":
+        return cls(cfg.generator, cfg.direction, cfg.size)
+
+    def meta(self) -> dict:
+        meta = {"generator": self.generator, "direction": self.direction, "channels": [self.in_channels,
+                self.out_channels], "range": [-1, 1]}
+        return dict(meta, depth=self.depth) if self.depth else meta
+
+    def build_generator(self, backbone, backbone_weights, size):
+        return build_paired_generator(self.generator, size, backbone, backbone_weights, self.in_channels,
+                                      self.out_channels, self.depth)
+
+    def loaders(self, cfg, workers, pin_memory, rank, world, log) -> Loaders:
+        if not cfg.data:
+            raise DataError("--task paired needs --data: a folder of A|B pair files (make one from photos with "
+                            "`python -m colorizer make-sketches PHOTOS OUT`), or --data DIR_A --data-b DIR_B")
+        pairs = scan_pairs(cfg.data, cfg.data_b, log=log)
+        if cfg.val_data:
+            train_pairs, val_pairs = pairs, scan_pairs(cfg.val_data, log=log)
+        else:
+            train_pairs, val_pairs = split_files(pairs, cfg.val_fraction, cfg.seed)
+        train_dl, val_dl = make_pair_loaders(train_pairs, val_pairs, cfg.size, cfg.load_size, self.direction,
+                                             cfg.batch_size, workers, cfg.seed, pin_memory=pin_memory, rank=rank,
+                                             world=world)
+        source = f"{cfg.data} + {cfg.data_b}" if cfg.data_b else str(cfg.data)
+        log(f"paired: {self.direction}, {self.generator} generator"
+            + (f" ({self.depth} downsamplings)" if self.depth else "") + f", load {cfg.load_size} -> crop {cfg.size}")
+        return Loaders(train_dl, val_dl, source, len(train_pairs), len(val_pairs))
+
+    def split(self, batch, device, train: bool = False):
+        """uint8 (B, 6, S, S), input then target -> both in [-1, 1] on the device."""
+        x = batch.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
+        return to_input(x[:, :3], device), to_input(x[:, 3:], device)
+
+    def decode(self, pred):
+        return pred
+
+    def reconstruction_loss(self, pred, target):
+        return F.l1_loss(pred.float(), target)
+
+    def input_image(self, x):
+        return x.float().add(1).div(2).clamp(0, 1)
+
+    def output_image(self, x, y):
+        return y.float().add(1).div(2).clamp(0, 1)
+
+    def val_metrics(self, x, pred, target):
+        """Sums over the batch: L1 in [-1, 1] units, and PSNR and SSIM of the output against the target."""
+        rgb_pred, rgb_true = self.output_image(x, pred), self.output_image(x, target)
+        return {"l1": F.l1_loss(pred.float(), target, reduction="sum").item() / target[0].numel(),
+                "psnr": float(metrics.psnr(rgb_pred, rgb_true).sum()),
+                "ssim": float(metrics.ssim(rgb_pred, rgb_true).sum())}
+
+    def val_summary(self, means):
+        """The score that picks weights with --keep best: PSNR against the target (dB). It favours
+        safe, blurry outputs, which is why paired stage 2 keeps the last epoch by default."""
+        return dict(means, score=means["psnr"])
+
+
+TASKS = {"colorize": Colorization, "paired": Paired}
 
 
 def make_task(cfg: TrainConfig) -> Task:
