@@ -1,12 +1,15 @@
-"""Command lines: `python pretrain.py`, `python train_gan.py` and `python -m colorizer ...`."""
+"""Command lines: `python pretrain.py`, `python train_gan.py` and `python -m colorizer ...`.
+
+Imports stay light here (no torch at import): each command imports what it uses when it runs, so
+`colorize` never loads the training code and `--help` answers at once.
+"""
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
-from .training.parsers import gan_main, positive_int, pretrain_main
+from .argtypes import positive_int
 
 EXAMPLES_BW = "examples/bw"
 
@@ -31,6 +34,14 @@ def temperature(text: str) -> float:
     return value
 
 
+def quality(text: str) -> int:
+    """argparse type: a JPEG / WebP quality, 1..100."""
+    value = int(text)
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"{text} is outside 1..100")
+    return value
+
+
 def _model_line(model) -> str:
     """'path (stage gan, color strength 0.5 with base.pt, ...)': what a Colorizer is, for one printed line."""
     parts = [str(model.meta.get("stage"))]
@@ -38,7 +49,8 @@ def _model_line(model) -> str:
         parts.append(f"color strength {model.color_strength:g} with {model.meta['base_weights']}")
     if model.temperature is not None:
         parts.append(f"classes head, temperature {model.temperature:g}")
-    parts += [str(model.device), model.precision, f"render size {model.render_size}"]
+    parts += [str(model.device), "onnxruntime" if model.backend == "onnx" else model.precision,
+              f"render size {model.render_size}"]
     return f"{model.meta['path']} ({', '.join(parts)})"
 
 
@@ -47,6 +59,20 @@ def temperature_note(model, asked: float | None) -> str | None:
     if asked is not None and model.temperature is None:
         return f"note: --temperature ignored for {model.meta['path']}: it predicts ab directly (no classes head)"
     return None
+
+
+def pretrain_main(argv=None) -> int:
+    """`python pretrain.py` (training is imported only when asked for)."""
+    from .training.parsers import pretrain_main as run
+
+    return run(argv)
+
+
+def gan_main(argv=None) -> int:
+    """`python train_gan.py`."""
+    from .training.parsers import gan_main as run
+
+    return run(argv)
 
 
 # ---- python -m colorizer ... ------------------------------------------------------------
@@ -65,20 +91,38 @@ def _colorize_targets(inputs: list[str]) -> list[tuple[Path, Path]]:
     return pairs
 
 
-def colorize_command(args: argparse.Namespace) -> int:
-    from tqdm.auto import tqdm
+def plan_outputs(inputs: list[str], output: str | None, fmt: str = "png") -> tuple[list[tuple[Path, Path]], Path]:
+    """-> ([(source, destination)], the output file or folder), decided before any model is loaded.
 
-    from .checkpoint import WeightsError
-    from .images import PhotoError, open_photo
-    from .infer import Colorizer
+    Into a folder (default colorized/), a photo keeps its path under the folder given and is named
+    by limits.result_name ('old.jpg' -> 'old_color.png'), with fmt's suffix; one photo (not a folder)
+    with an output that has a photo suffix is written exactly there.
+    """
     from .limits import PHOTO_EXTENSIONS, result_name
+    from .pipeline import FORMATS
+
+    pairs = _colorize_targets(inputs)
+    out = Path(output) if output else Path("colorized")
+    single = len(pairs) == 1 and not Path(inputs[0]).is_dir()
+    if single and out.suffix.lower() in PHOTO_EXTENSIONS:
+        return [(pairs[0][0], out)], out
+    return [(src, (out / rel).with_name(result_name(rel)).with_suffix(FORMATS[fmt])) for src, rel in pairs], out
+
+
+def colorize_command(args: argparse.Namespace) -> int:
+    from .checkpoint import WeightsError
+    from .infer import Colorizer
 
     inputs = args.inputs or [EXAMPLES_BW]
+    jobs, out = plan_outputs(inputs, args.output, args.format)
+    if not jobs:
+        print(f"error: no photos found in {', '.join(inputs)}", file=sys.stderr)
+        return 2
     try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
                                render_size=args.render_size, weights_dir=args.weights_dir,
                                color_strength=args.color_strength, base_weights=args.base_weights,
-                               temperature=args.temperature)
+                               temperature=args.temperature, backend=args.backend)
     except WeightsError as err:
         hint = " (or pass --base-weights PATH)" if getattr(err, "partner_missing", False) else ""
         print(f"error: {err}{hint}", file=sys.stderr)
@@ -86,36 +130,46 @@ def colorize_command(args: argparse.Namespace) -> int:
     note = temperature_note(model, args.temperature)
     if note:
         print(note, file=sys.stderr)
-    pairs = _colorize_targets(inputs)
-    if not pairs:
-        print(f"error: no photos found in {', '.join(inputs)}", file=sys.stderr)
-        return 2
-    single = len(pairs) == 1 and not Path(inputs[0]).is_dir()
-    out = Path(args.output) if args.output else None
-    if out is None:
-        out = Path("colorized")
-    print(f"Colorizing {len(pairs)} photo(s) with {_model_line(model)}")
+    print(f"Colorizing {len(jobs)} photo(s) with {_model_line(model)}")
+    return _run_jobs(model, jobs, out, args)
+
+
+def _run_jobs(model, jobs: list[tuple[Path, Path]], out: Path, args: argparse.Namespace) -> int:
+    from tqdm.auto import tqdm
+
+    from .pipeline import colorize_files
+
     failed = 0
-    for src, rel in tqdm(pairs, unit="photo", disable=len(pairs) < 2):
-        try:
-            image = open_photo(src)
-        except PhotoError as err:
-            print(f"skipped: {err}", file=sys.stderr)
-            failed += 1
-            continue
-        t0 = time.time()
-        result = model.colorize(image, saturation=args.saturation)
-        if single and out.suffix.lower() in PHOTO_EXTENSIONS:
-            dest = out
-        else:
-            dest = (out / rel).with_name(result_name(rel))  # old.jpg -> old_color.png, as the page and API
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        result.save(dest)
-        if len(pairs) < 2:
-            print(f"{src} -> {dest} ({image.width}x{image.height}, {time.time() - t0:.2f}s)")
-    done = len(pairs) - failed
+    with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as bar:
+        for result in colorize_files(model, jobs, saturation=args.saturation, quality=args.quality,
+                                     batch_size=args.batch_size):
+            bar.update()
+            if result.error:
+                print(f"skipped: {result.error}", file=sys.stderr)
+                failed += 1
+            elif len(jobs) < 2:
+                w, h = result.size
+                print(f"{result.src} -> {result.dest} ({w}x{h}, {result.seconds:.2f}s)")
+    done = len(jobs) - failed
     print(f"Wrote {done} colorized photo(s) to {out}" + (f"; {failed} skipped" if failed else ""))
     return 0 if done else 2
+
+
+def export_onnx_command(args: argparse.Namespace) -> int:
+    from .checkpoint import WeightsError
+    from .infer import export_onnx
+
+    try:
+        model = export_onnx(args.weights, args.dest, color_strength=args.color_strength,
+                            base_weights=args.base_weights)
+    except WeightsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except OSError as err:
+        print(f"error: {args.dest}: cannot be written ({err.strerror or err})", file=sys.stderr)
+        return 2
+    print(f"Wrote {args.dest} from {_model_line(model)}; use it with `colorize --weights {args.dest}`")
+    return 0
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
@@ -166,8 +220,30 @@ def main(argv=None) -> int:
                    help="weights with a classes head: the annealed mean's temperature, lower is more vivid "
                         "(default: the one they were trained with); ignored, with a note, for other weights")
     c.add_argument("--device", default="auto")
-    c.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    c.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                   help="torch backend: bf16 autocast on CPUs and bf16 GPUs (auto), or fp32")
+    c.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
+                   help="onnx: onnxruntime on the CPU (the .pt weights are exported once, into .onnx/ beside "
+                        "them); auto: onnx on the CPU, torch on a GPU (default; see README, Speed)")
+    c.add_argument("--format", default="png", choices=["png", "jpg", "webp"],
+                   help="file type written into a folder (default %(default)s: lossless, fast compression)")
+    c.add_argument("--quality", type=quality, default=90, help="jpg and webp quality, 1..100 (default %(default)s)")
+    c.add_argument("--batch-size", type=positive_int, default=8,
+                   help="photos of one render shape per network call (default %(default)s)")
     c.set_defaults(func=colorize_command)
+
+    x = sub.add_parser("export-onnx", help="write weights as an ONNX model (onnxruntime)",
+                       description="Write a weights file as an ONNX model: any batch, height and width (multiples "
+                                   "of 32), fp32, with the weights' metadata inside. The color strength is fixed at "
+                                   "export. Then: python -m colorizer colorize --weights model.onnx ...",
+                       epilog="Example:\n  python -m colorizer export-onnx weights/colorizer_gan.pt colorizer.onnx",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    x.add_argument("weights", help="a .pt weights file")
+    x.add_argument("dest", help="the .onnx file to write")
+    x.add_argument("--color-strength", type=color_strength, default=None, metavar="S",
+                   help="blend with the stage-1 partner, as colorize does (default: as colorize)")
+    x.add_argument("--base-weights", metavar="PATH", help="the stage-1 weights to blend with (see colorize --help)")
+    x.set_defaults(func=export_onnx_command)
 
     e = sub.add_parser("evaluate", help="score weights on a folder of color photos",
                        description="Turn each photo gray, colorize it, and compare with the original: PSNR, SSIM "

@@ -46,3 +46,20 @@ def prepare(model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
 def to_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     x = x.to(device, non_blocking=True)
     return x.contiguous(memory_format=torch.channels_last) if device.type in ("cpu", "cuda") and x.dim() == 4 else x
+
+
+BACKENDS = ("auto", "torch", "onnx")
+
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """"auto" -> "onnx" on the CPU when onnxruntime is installed (faster there than torch in fp32 or bf16:
+    README, Speed), else "torch" (GPUs, Apple MPS)."""
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
+    if backend != "auto":
+        return backend
+    if device.type != "cpu":
+        return "torch"
+    import importlib.util
+
+    return "onnx" if importlib.util.find_spec("onnxruntime") is not None else "torch"

@@ -11,6 +11,11 @@ stage 2. The partner is found by the metadata stage 2 keeps of its start (meta["
 
 Heads: weights predict ab directly (meta["head"] "ab", or no head: the older files) or one logit
 per ab bin ("classes", color_classes.py), decoded by the annealed mean at a temperature.
+
+Backends: "torch" (the generator as a torch module, bf16 autocast where it pays) or "onnx"
+(onnxruntime on the CPU, onnx_backend.py: .onnx files made by `export-onnx`, or .pt weights exported
+once and cached beside them). Many photos: `prepare` each (decode-side work, safe in threads), run
+`predict_ab` on a batch of one render shape, `finish` each (full-size color, safe in threads).
 """
 from __future__ import annotations
 
@@ -25,11 +30,12 @@ from PIL import Image
 from . import color_classes
 from .checkpoint import WeightsError, find_weights, load_weights, read_meta
 from .color import AB_SCALE, lab_norm_to_rgb, rgb_to_lab_norm
-from .device import autocast, pick_device, prepare, resolve_precision, to_input
+from .device import autocast, pick_device, prepare, resolve_backend, resolve_precision, to_input
 from .images import to_pil, to_tensor
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
                      MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
 from .models import build_generator
+from .onnx_backend import OnnxError, OnnxNet, cached_net
 
 WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is
 WEIGHTS_DIR_ENV = "COLORIZER_WEIGHTS_DIR"  # the folder searched for *.pt (default: weights)
@@ -197,14 +203,20 @@ def blend_states(base: dict, top: dict, strength: float) -> dict:
     return out
 
 
-def _blended(path: Path, state: dict, meta: dict, strength: float, base_weights, weights_dir) -> tuple[dict, dict]:
-    """state blended with its stage-1 partner at strength (< 1), and meta saying so."""
+def _partner(path: Path, meta: dict, strength: float, base_weights, weights_dir) -> Path:
+    """The stage-1 file to blend with at strength (< 1): base_weights, else find_partner;
+    ColorStrengthError when there is none."""
     if meta.get("stage") != "gan":
         raise ColorStrengthError(no_partner_message(path, meta, strength, weights_dir))
     base = Path(base_weights) if base_weights else find_partner(path, meta, weights_dir)
     if base is None:
         raise ColorStrengthError(no_partner_message(path, meta, strength, weights_dir), partner_missing=True)
-    base_state, base_meta = load_weights(_existing(base))
+    return _existing(base)
+
+
+def _blended(path: Path, state: dict, meta: dict, strength: float, base: Path) -> tuple[dict, dict]:
+    """state blended with its stage-1 partner base at strength (< 1), and meta saying so."""
+    base_state, base_meta = load_weights(base)
     if head_of(base_meta) != head_of(meta):
         raise ColorStrengthError(f"{path} ({head_of(meta)} head) and {base} ({head_of(base_meta)} head) "
                                  f"cannot be blended: their generators predict different things")
@@ -224,17 +236,19 @@ def render_shape(h: int, w: int, render_size: int, max_ratio: float = 3.0) -> tu
     return (s, l) if h <= w else (l, s)
 
 
+
 @dataclass
 class Colorizer:
     """A loaded generator ready to colorize PIL images of any size."""
 
-    generator: torch.nn.Module
+    generator: torch.nn.Module | None  # the torch backend's; None with onnx
     meta: dict
     device: torch.device
     precision: str = "fp32"
     render_size: int = 256
     temperature: float | None = None  # classes head: the annealed mean's; None for ab weights
     centers: torch.Tensor | None = None  # classes head: (Q, 2) ab bin centers, CIELAB units
+    net: OnnxNet | None = None  # the onnx backend's session
 
     @property
     def head(self) -> str:
@@ -244,11 +258,15 @@ class Colorizer:
     def color_strength(self) -> float:
         return self.meta.get("color_strength", 1.0)
 
+    @property
+    def backend(self) -> str:
+        return "onnx" if self.net is not None else "torch"
+
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
              render_size: int | None = None, weights_dir: str | Path | None = None,
              color_strength: float | None = None, base_weights: str | Path | None = None,
-             temperature: float | None = None) -> "Colorizer":
+             temperature: float | None = None, backend: str = "torch") -> "Colorizer":
         """weights None: resolve_weights (then $COLORIZER_WEIGHTS, then the best in weights_dir).
         render_size None: default_render_size (the size the weights were trained at).
 
@@ -259,55 +277,122 @@ class Colorizer:
 
         temperature: the annealed mean's for classes weights (None: the one they were trained
         with); ignored for ab weights (the `temperature` attribute stays None: callers may say so).
+
+        backend: "torch", "onnx" (onnxruntime, CPU) or "auto" (device.resolve_backend). A .onnx
+        weights file (export-onnx) always runs on onnx, with the color strength baked into it.
         """
         path = resolve_weights(weights, weights_dir)
-        state, meta = load_weights(path)
-        strength = color_strength
-        if strength is None:  # the default, where it can be had
-            strength = DEFAULT_COLOR_STRENGTH
-            if strength < 1.0 and base_weights is None and find_partner(path, meta, weights_dir) is None:
-                strength = 1.0
-        if check_color_strength(strength) < 1.0:
-            state, meta = _blended(path, state, meta, strength, base_weights, weights_dir)
+        dev = pick_device(device)
+        if path.suffix.lower() == ".onnx":
+            net, meta = _onnx_file(path, color_strength, base_weights)
+            generator = None
+        else:
+            backend = resolve_backend(backend, dev)
+            state, meta = load_weights(path)
+            strength, found = color_strength, None
+            if strength is None:  # the default, where it can be had
+                strength = DEFAULT_COLOR_STRENGTH
+                if strength < 1.0 and base_weights is None:
+                    found = find_partner(path, meta, weights_dir)
+                    strength = strength if found is not None else 1.0
+            base = (_partner(path, meta, strength, base_weights or found, weights_dir)
+                    if check_color_strength(strength) < 1.0 else None)
+            if base is not None:
+                meta = dict(meta, color_strength=strength, base_weights=str(base))
+
+            def make_generator() -> torch.nn.Module:
+                loaded = state if base is None else _blended(path, state, meta, strength, base)[0]
+                return _generator(path, meta, loaded)
+
+            if backend == "onnx":
+                net, generator = cached_net(path, base, strength, make_generator, meta), None
+            else:
+                net, generator = None, prepare(make_generator(), dev).eval()
         centers = bin_centers_of(meta)
-        generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256),
-                                    n_in=1, n_out=out_channels(meta))
-        try:
-            generator.load_state_dict(state)
-        except RuntimeError as err:
-            raise WeightsError(f"{path}: weights do not fit a {meta.get('backbone')} generator with a "
-                               f"{head_of(meta)} head ({err})") from None
         if centers is None:
             temperature = None
         elif temperature is None:
             temperature = float(meta.get("temperature", color_classes.TEMPERATURE))
         else:
             temperature = check_temperature(temperature)
-        dev = pick_device(device)
-        generator = prepare(generator, dev).eval()
         meta = dict(meta, path=str(path))
         render_size = render_size or default_render_size(meta)
+        if net is not None:  # onnxruntime runs on the CPU, in fp32
+            return cls(None, meta, torch.device("cpu"), "fp32", render_size, temperature, centers, net)
         return cls(generator, meta, dev, resolve_precision(precision, dev), render_size, temperature, centers)
 
+    # ---- one batch through the network --------------------------------------------------
     @torch.inference_mode()
     def predict_ab(self, L: torch.Tensor) -> torch.Tensor:
         """Normalised L (B, 1, h, w) at render size -> normalised ab (B, 2, h, w), float32 on CPU."""
-        with autocast(self.device, self.precision):
-            out = self.generator(to_input(L, self.device))
+        if self.net is not None:
+            out = torch.from_numpy(self.net(L.float().cpu().numpy()))
+        else:
+            with autocast(self.device, self.precision):
+                out = self.generator(to_input(L, self.device))
         if self.centers is not None:  # logits per ab bin -> ab (CIELAB units) -> normalised
             out = color_classes.annealed_mean(out.float(), self.centers, self.temperature) / AB_SCALE
         return out.float().clamp(-1, 1).cpu()
 
+    # ---- one photo: prepare, predict, finish --------------------------------------------
     @torch.inference_mode()
-    def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0) -> Image.Image:
-        """RGB or gray PIL image -> colorized RGB PIL image of the same size."""
+    def prepare(self, image: Image.Image, render_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """RGB or gray PIL image -> (its normalised L (1, 1, H, W), L at render size (1, 1, h, w)).
+        Photos whose second tensors have one shape can be batched through predict_ab."""
         L_full, _ = rgb_to_lab_norm(to_tensor(image))  # color input: only its lightness is used
         h, w = L_full.shape[-2:]
         rh, rw = render_shape(h, w, render_size or self.render_size)
         L_small = F.interpolate(L_full, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
-        ab = self.predict_ab(L_small)
-        ab = F.interpolate(ab, size=(h, w), mode="bilinear", align_corners=False) * saturation
+        return L_full, L_small
+
+    @torch.inference_mode()
+    def finish(self, L_full: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0) -> Image.Image:
+        """L (1, 1, H, W) and ab predicted at render size (1, 2, h, w) -> colorized RGB PIL image, H x W."""
+        ab = F.interpolate(ab, size=L_full.shape[-2:], mode="bilinear", align_corners=False) * saturation
         return to_pil(lab_norm_to_rgb(L_full, ab.clamp(-1.2, 1.2)))
+
+    def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0) -> Image.Image:
+        """RGB or gray PIL image -> colorized RGB PIL image of the same size."""
+        L_full, L_small = self.prepare(image, render_size)
+        return self.finish(L_full, self.predict_ab(L_small), saturation)
+
+
+def _generator(path: Path, meta: dict, state: dict) -> torch.nn.Module:
+    """The torch generator the weights describe, with their state loaded (WeightsError if it does not fit)."""
+    generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256),
+                                n_in=1, n_out=out_channels(meta))
+    try:
+        generator.load_state_dict(state)
+    except RuntimeError as err:
+        raise WeightsError(f"{path}: weights do not fit a {meta.get('backbone')} generator with a "
+                           f"{head_of(meta)} head ({err})") from None
+    return generator
+
+
+def _onnx_file(path: Path, color_strength: float | None, base_weights) -> tuple[OnnxNet, dict]:
+    """A .onnx weights file (export-onnx) and its metadata; its color strength was fixed at export."""
+    try:
+        net = OnnxNet(path)
+    except OnnxError as err:
+        raise WeightsError(str(err)) from None
+    baked = float(net.meta.get("color_strength", 1.0))
+    if base_weights is not None or (color_strength is not None and abs(color_strength - baked) > 1e-9):
+        raise ColorStrengthError(f"{path}: its color strength was fixed at export ({baked:g}); export the .pt "
+                                 f"weights again with `export-onnx --color-strength S`")
+    return net, dict(net.meta, onnx=str(path))
+
+
+def export_onnx(weights: str | Path, dest: str | Path, color_strength: float | None = None,
+                base_weights: str | Path | None = None, weights_dir: str | Path | None = None) -> Colorizer:
+    """Write the weights (blended at color strength, as Colorizer.load chooses it) as an ONNX file with
+    their metadata; returns the torch Colorizer it was made from."""
+    from .onnx_backend import export
+
+    model = Colorizer.load(weights, device="cpu", precision="fp32", weights_dir=weights_dir,
+                           color_strength=color_strength, base_weights=base_weights, backend="torch")
+    meta = {k: v for k, v in model.meta.items() if k != "path"}
+    export(model.generator, dict(meta, source=model.meta["path"]), dest)
+    return model
 
 
 def gray_baseline(image: Image.Image) -> Image.Image:

@@ -39,15 +39,21 @@ def _resnet(backbone: str, weights: str) -> nn.Module:
 
 
 class Generator(nn.Module):
-    """The U-Net with plain-tensor output (fastai returns its TensorBase subclass, which
-    slows autograd bookkeeping and breaks torch.compile)."""
+    """The U-Net with plain-tensor output: fastai's last layer (ToTensorBase, no weights) is taken
+    out, since its TensorBase subclass slows autograd bookkeeping and breaks torch.compile (fastai's
+    patched Tensor.as_subclass sends dynamo into endless recursion)."""
 
     def __init__(self, unet: nn.Module):
         super().__init__()
+        from fastai.layers import ToTensorBase
+
+        for i, layer in enumerate(unet.layers):
+            if isinstance(layer, ToTensorBase):
+                unet.layers[i] = nn.Identity()
         self.unet = unet
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.unet(x).as_subclass(torch.Tensor)
+        return self.unet(x)
 
 
 def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", size: int = 256,

@@ -84,6 +84,7 @@ class TrainConfig:
                                          # the task's validation score (stage default)
     device: str = "auto"
     precision: str = "auto"              # auto | bf16 | fp32
+    compile: bool | None = None          # torch.compile generator and critic (None: on CUDA only)
     workers: int = -1                    # -1: pick from the machine
     seed: int = 42
     resume: bool = False

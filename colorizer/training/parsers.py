@@ -11,15 +11,9 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from ..argtypes import positive_int  # noqa: F401 - also imported from here
 from ..models import BACKBONES, GENERATORS
 from .config import EXAMPLE_EPOCHS, TASK_DEFAULTS, TrainConfig, defaults
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
-    return value
 
 
 def _by_task(stage: str, key: str) -> str:
@@ -88,6 +82,8 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--device", default=d.device, help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"],
                    help="auto: bf16 autocast on CPU and on GPUs that have it (about 3x faster on CPU), else fp32")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
+                   help="torch.compile the generator and the critic (default: on with CUDA, off elsewhere)")
     p.add_argument("--workers", type=int, default=d.workers, help="data loader processes (default: from the machine)")
     p.add_argument("--time-limit", type=float, metavar="MIN",
                    help="stop cleanly after this many minutes (the epoch in progress is validated and saved)")

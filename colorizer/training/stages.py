@@ -4,6 +4,10 @@ Stage 1 (`L1Stage`): the generator alone, the task's reconstruction loss.
 Stage 2 (`GANStage`): pix2pix. A PatchGAN sees (input, output) pairs; generator loss =
 GAN + l1_weight * reconstruction. Both stages run the generator through `generate`, the one
 place a forward pass is written (autocast included).
+
+Fast path: Adam fused into one kernel where torch has it (CUDA, CPU); the networks in channels_last
+(device.prepare); on CUDA, torch.compile of the modules the steps run (cfg.compile; the generator
+returns plain tensors, which compile needs). Checkpoints always hold the plain modules.
 """
 from __future__ import annotations
 
@@ -18,6 +22,17 @@ from ..models import PatchDiscriminator
 def generate(generator: torch.nn.Module, x: torch.Tensor, device: torch.device, precision: str) -> torch.Tensor:
     with autocast(device, precision):
         return generator(x)
+
+
+def adam(params, lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
+    """Adam, fused into one kernel per step where torch has it for the device."""
+    return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True if device.type in ("cuda", "cpu") else None)
+
+
+def compiled(module: torch.nn.Module, cfg, device: torch.device) -> torch.nn.Module:
+    """module under torch.compile when cfg.compile says so (None: on CUDA only), else as it is."""
+    use = cfg.compile if cfg.compile is not None else device.type == "cuda"
+    return torch.compile(module) if use else module
 
 
 def gan_loss(logits: torch.Tensor, real: bool, mode: str) -> torch.Tensor:
@@ -37,8 +52,8 @@ class L1Stage:
     def __init__(self, cfg, task, generator, device, precision, wrap):
         self.cfg, self.task, self.device, self.precision = cfg, task, device, precision
         self.generator = generator
-        self.g_train = wrap(generator)
-        self.opt_g = torch.optim.Adam(generator.parameters(), lr=cfg.lr, betas=tuple(cfg.betas))
+        self.g_train = compiled(wrap(generator), cfg, device)
+        self.opt_g = adam(generator.parameters(), cfg.lr, cfg.betas, device)
         self.ema = (AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
                     if cfg.ema else None)
 
@@ -86,8 +101,8 @@ class GANStage(L1Stage):
         super().__init__(cfg, task, generator, device, precision, wrap)
         self.discriminator = prepare(PatchDiscriminator(task.in_channels + task.out_channels,
                                                         spectral_norm=cfg.d_spectral_norm), device)
-        self.d_train = wrap(self.discriminator)
-        self.opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.lr_d, betas=tuple(cfg.betas))
+        self.d_train = compiled(wrap(self.discriminator), cfg, device)
+        self.opt_d = adam(self.discriminator.parameters(), cfg.lr_d, cfg.betas, device)
 
     def parts(self) -> dict:
         return {**super().parts(), "discriminator": self.discriminator, "opt_d": self.opt_d}

@@ -1,0 +1,143 @@
+"""The generator as an ONNX file, run by onnxruntime on the CPU.
+
+`export` writes a generator (fp32, any batch, any height and width that are multiples of 32) with
+the weights' metadata inside it (`metadata_props["colorizer_meta"]`, JSON); `OnnxNet` runs one.
+A color strength is baked in at export (the blended weights are what is exported). Classes-head
+weights export their logits; the annealed mean is applied after, as for torch.
+
+Colorizer.load(backend="onnx") with .pt weights exports once into `cache_file()`: a folder `.onnx/`
+beside the weights, named by the weights files' identity (name, size, modification time) and the
+color strength, so the next start skips building the network (no fastai import) and exporting.
+A folder that cannot be written is not an error: the model is then exported in memory every start.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+META_KEY = "colorizer_meta"
+OPSET = 17
+MULTIPLE = 32  # the U-Net's input height and width must be multiples of this (infer.render_shape)
+EXPORT_VERSION = 1  # bump when what is exported changes: older cache files are then not used
+CACHE_DIR = ".onnx"  # beside the weights
+CACHE_KEEP = 4  # cache files kept per folder, newest first
+
+
+class OnnxError(ValueError):
+    """An ONNX file that cannot be used, or onnxruntime missing; the message names the file."""
+
+
+def export(generator, meta: dict, dest: str | Path | None = None) -> bytes | Path:
+    """The generator (a torch module) as ONNX: written atomically to dest, or returned as bytes."""
+    import copy
+
+    import torch
+
+    net = copy.deepcopy(generator).float().cpu().to(memory_format=torch.contiguous_format).eval()
+    example = torch.zeros(1, 1, 2 * MULTIPLE, 3 * MULTIPLE)
+    axes = {0: "batch", 2: "height", 3: "width"}
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():  # the TorchScript exporter: fastai's TensorBase breaks the dynamo one
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (example,), buffer, input_names=["L"], output_names=["out"],
+                          dynamic_axes={"L": axes, "out": axes}, opset_version=OPSET, dynamo=False)
+    data = _with_meta(buffer.getvalue(), meta)
+    if dest is None:
+        return data
+    return _atomic_write(Path(dest), data)
+
+
+def _with_meta(data: bytes, meta: dict) -> bytes:
+    import onnx
+
+    model = onnx.load_from_string(data)
+    entry = model.metadata_props.add()
+    entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
+    return model.SerializeToString()
+
+
+def _atomic_write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+class OnnxNet:
+    """An onnxruntime session on the CPU: normalised L (B, 1, h, w), float32 -> the generator's output."""
+
+    def __init__(self, source: str | Path | bytes, name: str = "<memory>"):
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            raise OnnxError("the onnx backend needs onnxruntime (pip install onnxruntime)") from None
+        self.name = str(source) if isinstance(source, (str, Path)) else name
+        options = ort.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        try:
+            self.session = ort.InferenceSession(self.name if isinstance(source, (str, Path)) else bytes(source),
+                                                options, providers=["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
+            raise OnnxError(f"{self.name}: not a usable ONNX model ({err.__class__.__name__})") from None
+        props = self.session.get_modelmeta().custom_metadata_map
+        if META_KEY not in props:
+            raise OnnxError(f"{self.name}: not a colorizer ONNX model (no {META_KEY} metadata; "
+                            f"make one with `python -m colorizer export-onnx`)")
+        self.meta = json.loads(props[META_KEY])
+        self.input = self.session.get_inputs()[0].name
+
+    def __call__(self, L: np.ndarray) -> np.ndarray:
+        h, w = L.shape[-2:]
+        if h % MULTIPLE or w % MULTIPLE:
+            raise ValueError(f"ONNX generator input must be a multiple of {MULTIPLE} px, not {h}x{w}")
+        return self.session.run(None, {self.input: np.ascontiguousarray(L, dtype=np.float32)})[0]
+
+
+def cache_file(weights: Path, base: Path | None, strength: float) -> Path:
+    """Where the export of these weights (blended with base at strength) is kept."""
+    parts = [EXPORT_VERSION, strength]
+    for p in (weights, base):
+        if p is not None:
+            st = Path(p).stat()
+            parts += [Path(p).resolve().name, st.st_size, st.st_mtime_ns]
+    key = hashlib.sha1(json.dumps(parts).encode()).hexdigest()[:12]
+    return Path(weights).parent / CACHE_DIR / f"{Path(weights).stem}.{key}.onnx"
+
+
+def prune_cache(folder: Path, keep: int = CACHE_KEEP) -> None:
+    """Keep the newest `keep` exports in folder (each is the size of the fp32 weights)."""
+    files = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in files[keep:]:
+        old.unlink(missing_ok=True)
+
+
+def cached_net(weights: Path, base: Path | None, strength: float, make_generator, meta: dict) -> OnnxNet:
+    """The ONNX generator for these weights: from the cache when there, else exported (and cached when
+    the folder can be written). make_generator() builds the torch generator (only on a miss)."""
+    path = cache_file(weights, base, strength)
+    if path.is_file():
+        try:
+            return OnnxNet(path)
+        except OnnxError:
+            path.unlink(missing_ok=True)  # damaged (a disk that filled up): export again
+    generator = make_generator()
+    try:
+        export(generator, meta, path)
+        prune_cache(path.parent)
+        return OnnxNet(path)
+    except OSError:  # a read-only folder: export in memory
+        return OnnxNet(export(generator, meta), name=f"{weights} (exported in memory)")
