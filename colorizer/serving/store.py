@@ -56,14 +56,27 @@ def connect(db_path: Path):
         raise StoreError(f"{db_path}: cannot open the results database ({err})") from None
     with closing(conn):
         conn.row_factory = sqlite3.Row
+        _set_up(conn, db_path)
+        yield conn
+
+
+def _set_up(conn: sqlite3.Connection, db_path: Path, timeout: float = 30.0) -> None:
+    """WAL mode and the tables. Switching to WAL and creating tables can meet "database is locked"
+    without SQLite's busy handler waiting (two workers starting at once): retried until timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
         try:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")  # safe with WAL: a crash loses no committed index
             conn.executescript(SCHEMA)
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise StoreError(f"{db_path}: cannot use the results database ({err})") from None
+            time.sleep(0.05)
         except sqlite3.Error as err:
             raise StoreError(f"{db_path}: cannot use the results database ({err})") from None
-        yield conn
 
 
 @contextmanager
