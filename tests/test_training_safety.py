@@ -26,7 +26,7 @@ def small_generator(monkeypatch):
         return torch.nn.Sequential(torch.nn.Conv2d(n_in, 64, 3, padding=1), torch.nn.ReLU(),
                                    torch.nn.Conv2d(64, 64, 3, padding=1), torch.nn.ReLU(),
                                    torch.nn.Conv2d(64, n_out, 3, padding=1))
-    monkeypatch.setattr("colorizer.training.loop.build_generator", build)
+    monkeypatch.setattr("colorizer.training.tasks.build_generator", build)  # what Colorization builds
 
 
 def _cfg(tmp_path, photo_dir, **kw):
