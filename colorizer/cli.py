@@ -6,8 +6,11 @@ Imports stay light here (no torch at import): each command imports what it uses 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from .argtypes import positive_int
 
@@ -77,36 +80,114 @@ def gan_main(argv=None) -> int:
 
 # ---- python -m colorizer ... ------------------------------------------------------------
 
-def _colorize_targets(inputs: list[str]) -> list[tuple[Path, Path]]:
-    """(input file, path relative to its root) for files and folders given on the command line."""
-    from .images import list_photos
+class PlanError(ValueError):
+    """What was asked cannot be done (a missing input, an output that would overwrite one, a folder
+    that cannot be written); the message is the one line to print, before any model is loaded."""
 
-    pairs = []
+
+class Plan(NamedTuple):
+    jobs: list[tuple[Path, Path]]          # (photo, where its result goes); no two destinations alike
+    out: Path                              # the output file or folder
+    skipped: list[tuple[Path, str]]        # files in the folders given that are not opened, and why
+    renamed: list[tuple[Path, Path]]       # (photo, destination) given a suffix: its plain name was taken
+
+
+def _colorize_targets(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
+    """(input file, path relative to its root) for files and folders given on the command line, each
+    file once; and the files in those folders that are not opened, with their reasons."""
+    from .images import list_folder
+
+    missing = [item for item in inputs if not Path(item).exists()]
+    if missing:
+        raise PlanError(f"no such file or folder: {', '.join(missing)}")
+    pairs, skipped, seen = [], [], set()
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
-            pairs += [(f, f.relative_to(p)) for f in list_photos(p)]
-        else:
-            pairs.append((p, Path(p.name)))
-    return pairs
+        listing = list_folder(p) if p.is_dir() else None
+        for f in (listing.photos if listing else [p]):
+            if f.resolve() not in seen:  # a file given twice, or also inside a folder given, is done once
+                seen.add(f.resolve())
+                pairs.append((f, f.relative_to(p) if listing else Path(p.name)))
+        skipped += listing.skipped if listing else []
+    return pairs, skipped
 
 
-def plan_outputs(inputs: list[str], output: str | None, fmt: str = "png") -> tuple[list[tuple[Path, Path]], Path]:
-    """-> ([(source, destination)], the output file or folder), decided before any model is loaded.
+def _name_key(path: Path) -> str:
+    """Paths with the same key name one file: resolved, and case-folded (macOS and Windows ignore case)."""
+    return str(path.resolve()).casefold()
+
+
+def _free_name(dest: Path, taken: set[str]) -> Path:
+    """dest, or dest with _2, _3 ... before its suffix: the first whose key is not taken."""
+    free, n = dest, 2
+    while _name_key(free) in taken:
+        free, n = dest.with_stem(f"{dest.stem}_{n}"), n + 1
+    return free
+
+
+def plan_outputs(inputs: list[str], output: str | None, fmt: str = "png") -> Plan:
+    """-> Plan: (source, destination) pairs and the output file or folder, decided before any model is loaded.
 
     Into a folder (default colorized/), a photo keeps its path under the folder given and is named
-    by limits.result_name ('old.jpg' -> 'old_color.png'), with fmt's suffix; one photo (not a folder)
-    with an output that has a photo suffix is written exactly there.
+    by limits.result_name ('old.jpg' -> 'old_color.png'), with fmt's suffix; names that would meet
+    (x.jpg and x.png, or a photo given) get _2, _3 ... ('x_color_2.png'). One photo (not a folder)
+    with an output that has a photo suffix is written exactly there. Raises PlanError when an input
+    does not exist or the output is one of the photos given.
     """
     from .limits import PHOTO_EXTENSIONS, result_name
     from .pipeline import FORMATS
 
-    pairs = _colorize_targets(inputs)
+    pairs, skipped = _colorize_targets(inputs)
     out = Path(output) if output else Path("colorized")
+    if out.is_file() and any(os.path.samefile(out, src) for src, _ in pairs):
+        raise PlanError(f"-o {out} is one of the photos given: it would be overwritten; name another file or folder")
     single = len(pairs) == 1 and not Path(inputs[0]).is_dir()
     if single and out.suffix.lower() in PHOTO_EXTENSIONS:
-        return [(pairs[0][0], out)], out
-    return [(src, (out / rel).with_name(result_name(rel)).with_suffix(FORMATS[fmt])) for src, rel in pairs], out
+        return Plan([(pairs[0][0], out)], out, skipped, [])
+    taken = {_name_key(src) for src, _ in pairs}  # a result never lands on a photo given
+    jobs, renamed = [], []
+    for src, rel in pairs:
+        plain = (out / rel).with_name(result_name(rel)).with_suffix(FORMATS[fmt])
+        dest = _free_name(plain, taken)
+        taken.add(_name_key(dest))
+        jobs.append((src, dest))
+        if dest != plain:
+            renamed.append((src, dest))
+    return Plan(jobs, out, skipped, renamed)
+
+
+def _nearest_existing(folder: Path) -> Path:
+    """folder, or the nearest folder above it that exists: where making it would start."""
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    return folder
+
+
+def _unwritable(probe: Path) -> str | None:
+    """None when a file can be made in probe (an existing path), else why not, in a few words."""
+    if not probe.is_dir():
+        return f"{probe} is a file, not a folder"
+    try:
+        with tempfile.TemporaryFile(dir=probe):
+            pass
+    except OSError as err:
+        return f"{probe} cannot be written ({err.strerror or err})"
+    return None
+
+
+def check_destinations(jobs: list[tuple[Path, Path]]) -> None:
+    """PlanError unless every destination's folder can be written (or made) and no destination is a folder."""
+    try:
+        probes = sorted({_nearest_existing(dest.parent) for _, dest in jobs})
+        for probe in probes:  # each existing folder once, however many results go below it
+            why = _unwritable(probe)
+            if why:
+                raise PlanError(f"output {why}")
+        folder = next((dest for _, dest in jobs if dest.is_dir()), None)
+    except OSError as err:  # a folder that cannot even be looked at
+        raise PlanError(f"output {err.filename or ''}: {err.strerror or err}") from None
+    if folder:
+        raise PlanError(f"output {folder} is a folder: name a file, or a folder without a photo suffix")
 
 
 def colorize_command(args: argparse.Namespace) -> int:
@@ -114,10 +195,19 @@ def colorize_command(args: argparse.Namespace) -> int:
     from .infer import Colorizer
 
     inputs = args.inputs or [EXAMPLES_BW]
-    jobs, out = plan_outputs(inputs, args.output, args.format)
-    if not jobs:
+    try:  # everything about the files is checked before the model loads (seconds)
+        plan = plan_outputs(inputs, args.output, args.format)
+        check_destinations(plan.jobs)
+    except PlanError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for path, why in plan.skipped:
+        print(f"skipped: {path}: {why}", file=sys.stderr)
+    if not plan.jobs:
         print(f"error: no photos found in {', '.join(inputs)}", file=sys.stderr)
         return 2
+    for src, dest in plan.renamed:
+        print(f"note: {src} -> {dest} (its plain name is another photo's)", file=sys.stderr)
     try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
                                render_size=args.render_size, weights_dir=args.weights_dir,
@@ -130,20 +220,23 @@ def colorize_command(args: argparse.Namespace) -> int:
     note = temperature_note(model, args.temperature)
     if note:
         print(note, file=sys.stderr)
-    print(f"Colorizing {len(jobs)} photo(s) with {_model_line(model)}")
-    return _run_jobs(model, jobs, out, args)
+    print(f"Colorizing {len(plan.jobs)} photo(s) with {_model_line(model)}")
+    return _run_jobs(model, plan, args)
 
 
-def _run_jobs(model, jobs: list[tuple[Path, Path]], out: Path, args: argparse.Namespace) -> int:
+def _run_jobs(model, plan: Plan, args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from .pipeline import colorize_files
 
+    jobs = plan.jobs
     failed = 0
     with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as bar:
         for result in colorize_files(model, jobs, saturation=args.saturation, quality=args.quality,
                                      batch_size=args.batch_size):
             bar.update()
+            for line in result.notes:
+                print(f"note: {line}", file=sys.stderr)
             if result.error:
                 print(f"skipped: {result.error}", file=sys.stderr)
                 failed += 1
@@ -151,7 +244,8 @@ def _run_jobs(model, jobs: list[tuple[Path, Path]], out: Path, args: argparse.Na
                 w, h = result.size
                 print(f"{result.src} -> {result.dest} ({w}x{h}, {result.seconds:.2f}s)")
     done = len(jobs) - failed
-    print(f"Wrote {done} colorized photo(s) to {out}" + (f"; {failed} skipped" if failed else ""))
+    skipped = failed + len(plan.skipped)
+    print(f"Wrote {done} colorized photo(s) to {plan.out}" + (f"; {skipped} skipped" if skipped else ""))
     return 0 if done else 2
 
 

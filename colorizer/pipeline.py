@@ -3,21 +3,22 @@
 Worker threads open and prepare photos (decode, Lab, resize) ahead of the model and finish and
 encode results behind it, so that reading, the network and writing overlap; photos of the same
 render shape go through the network together (one batch). Results come back as each file is
-written or refused, in no fixed order.
+written or refused, in no fixed order. A photo's transparency is put back on its result where the
+destination's format keeps it, and what a result leaves out (frames, transparency) comes back as notes.
 """
 from __future__ import annotations
 
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
 import torch
 from PIL import Image
 
-from .images import PhotoError, open_photo
+from .images import Photo, PhotoError, read_photo
 
 FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
 PNG_LEVEL = 1  # zlib level: about 4x faster than Pillow's default (6) for files ~10% larger
@@ -31,6 +32,7 @@ class Result:
     size: tuple[int, int] | None = None  # (width, height) when written
     seconds: float = 0.0                 # from opening the photo to its file written
     error: str | None = None             # why it was skipped (names the file)
+    notes: list[str] = field(default_factory=list)  # what the result leaves out (images.Photo.notes)
 
 
 def save_image(image: Image.Image, dest: Path, quality: int = DEFAULT_QUALITY) -> None:
@@ -53,6 +55,7 @@ class _Prepared:
     dest: Path
     started: float
     size: tuple[int, int]
+    photo: Photo  # its alpha and frame count; its RGB pixels are in L_full, not kept twice
     L_full: torch.Tensor
     L_small: torch.Tensor
 
@@ -68,15 +71,20 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
     def read(src: Path, dest: Path):
         started = time.perf_counter()
         try:
-            image = open_photo(src)
+            photo = read_photo(src)
         except PhotoError as err:
             return Result(src, dest, error=str(err))
-        L_full, L_small = model.prepare(image)
-        return _Prepared(src, dest, started, image.size, L_full, L_small)
+        L_full, L_small = model.prepare(photo.image)
+        return _Prepared(src, dest, started, photo.image.size, replace(photo, image=None), L_full, L_small)
 
     def write(item: _Prepared, ab: torch.Tensor) -> Result:
-        save_image(model.finish(item.L_full, ab, saturation), item.dest, quality)
-        return Result(item.src, item.dest, item.size, time.perf_counter() - item.started)
+        result = item.photo.with_alpha(model.finish(item.L_full, ab, saturation), item.dest)
+        try:
+            save_image(result, item.dest, quality)
+        except OSError as err:  # a full disk, a folder made read-only meanwhile: this file only
+            return Result(item.src, item.dest, error=f"{item.dest}: cannot be written ({err.strerror or err})")
+        return Result(item.src, item.dest, item.size, time.perf_counter() - item.started,
+                      notes=item.photo.notes(item.dest))
 
     jobs = iter(jobs)
     reading: deque[Future] = deque()

@@ -50,14 +50,16 @@ def test_colorize_a_folder_skips_bad_files(tmp_path, tiny_weights, capsys):
 
 def test_colorize_without_weights_says_what_to_run(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
-    assert main(["colorize", "x.jpg", "--weights-dir", str(tmp_path / "empty")]) == 2
+    src = copy_examples(tmp_path, 1)[0]
+    assert main(["colorize", str(src), "--weights-dir", str(tmp_path / "empty")]) == 2
     assert "python pretrain.py" in capsys.readouterr().err
 
 
 def test_damaged_weights_file_is_named(tmp_path, capsys):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"PK\x03\x04 truncated")
-    assert main(["colorize", "x.jpg", "--weights", str(bad)]) == 2
+    src = copy_examples(tmp_path, 1)[0]
+    assert main(["colorize", str(src), "--weights", str(bad)]) == 2
     assert "bad.pt" in capsys.readouterr().err
 
 

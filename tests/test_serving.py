@@ -79,7 +79,7 @@ def test_cli_page_and_api_pick_the_same_weights(case, folders, monkeypatch, tmp_
 def test_missing_env_file_is_named_everywhere(folders, monkeypatch, tmp_path, capsys):
     monkeypatch.setenv(WEIGHTS_DIR_ENV, str(folders["folder"]))
     monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "gone.pt"))
-    assert main(["colorize", "x.jpg"]) == 2
+    assert main(["colorize", str(small_photo(tmp_path))]) == 2  # a photo that exists: inputs are checked first
     assert "gone.pt: no such weights file (set by COLORIZER_WEIGHTS)" in capsys.readouterr().err
     for pick in (api_weights, page_weights):
         with pytest.raises(WeightsError, match="gone.pt"):

@@ -120,9 +120,9 @@ def test_folder_pipeline_batches_by_shape_and_writes_every_format(tiny, tmp_path
 
 def test_plan_names_results_before_any_model(tmp_path):
     srcs = copy_examples(tmp_path / "in", 2)
-    jobs, out = plan_outputs([str(tmp_path / "in")], None, "jpg")
+    jobs, out, _, _ = plan_outputs([str(tmp_path / "in")], None, "jpg")
     assert out == Path("colorized") and [d for _, d in jobs] == [Path("colorized") / f"{s.stem}_color.jpg" for s in srcs]
-    jobs, out = plan_outputs([str(srcs[0])], str(tmp_path / "x.webp"), "png")
+    jobs, out, _, _ = plan_outputs([str(srcs[0])], str(tmp_path / "x.webp"), "png")
     assert jobs == [(srcs[0], tmp_path / "x.webp")]
 
 
