@@ -7,7 +7,8 @@ size and sharpness. Color input is turned gray first.
 Memory: the full-size work (RGB -> L, chroma upsampling, Lab -> 8-bit RGB) runs in row bands
 (`lightness`, `compose`; color.row_bands), so besides the photo itself a colorization holds its
 L (4 bytes a pixel) and its result (Pillow's RGB, 4 bytes a pixel) and a few tens of MB more:
-a 49 MP photo peaks near 1.3 GB on the CPU path (README), not the 10 GB of whole-photo tensors.
+a 49 MP photo adds about 1 GB to the loaded model's memory (README), not the 8-9 GB of
+whole-photo float tensors.
 
 Color strength: stage-2 (GAN) weights can be blended with the stage-1 weights they started from
 (ESRGAN's network interpolation), (1 - s) * stage 1 + s * stage 2 for every floating-point
