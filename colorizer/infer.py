@@ -4,6 +4,12 @@ Chroma (ab) is predicted on a copy resized to `render_size` (the short side) and
 upsampled, onto the photo's own full-resolution L channel: the output has the input's
 size and sharpness. Color input is turned gray first.
 
+Memory: the full-size work (RGB -> L, chroma upsampling, Lab -> 8-bit RGB) runs in row bands
+(`lightness`, `compose`; color.row_bands), so besides the photo itself a colorization holds its
+L (4 bytes a pixel) and its result (Pillow's RGB, 4 bytes a pixel) and a few tens of MB more:
+a 49 MP photo adds about 1 GB to the loaded model's memory (README), not the 8-9 GB of
+whole-photo float tensors.
+
 Color strength: stage-2 (GAN) weights can be blended with the stage-1 weights they started from
 (ESRGAN's network interpolation), (1 - s) * stage 1 + s * stage 2 for every floating-point
 tensor of the state dict: 1 is stage 2 as trained, 0 is stage 1, between is a safer, duller
@@ -29,7 +35,7 @@ from PIL import Image
 
 from . import color_classes
 from .checkpoint import WeightsError, find_weights, load_weights, read_meta
-from .color import AB_SCALE, lab_norm_to_rgb, rgb_to_lab_norm
+from .color import AB_SCALE, BAND_PIXELS, lab_norm_to_rgb, rgb_to_lab_norm, row_bands, upsample_rows, widen
 from .device import autocast, pick_device, prepare, resolve_backend, resolve_precision, to_input
 from .images import to_pil, to_tensor
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
@@ -339,7 +345,7 @@ class Colorizer:
     def prepare(self, image: Image.Image, render_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """RGB or gray PIL image -> (its normalised L (1, 1, H, W), L at render size (1, 1, h, w)).
         Photos whose second tensors have one shape can be batched through predict_ab."""
-        L_full, _ = rgb_to_lab_norm(to_tensor(image))  # color input: only its lightness is used
+        L_full = lightness(image)  # color input: only its lightness is used
         h, w = L_full.shape[-2:]
         rh, rw = render_shape(h, w, render_size or self.render_size)
         L_small = F.interpolate(L_full, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
@@ -348,13 +354,36 @@ class Colorizer:
     @torch.inference_mode()
     def finish(self, L_full: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0) -> Image.Image:
         """L (1, 1, H, W) and ab predicted at render size (1, 2, h, w) -> colorized RGB PIL image, H x W."""
-        ab = F.interpolate(ab, size=L_full.shape[-2:], mode="bilinear", align_corners=False) * saturation
-        return to_pil(lab_norm_to_rgb(L_full, ab.clamp(-1.2, 1.2)))
+        return compose(L_full, ab, saturation)
 
     def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0) -> Image.Image:
         """RGB or gray PIL image -> colorized RGB PIL image of the same size."""
         L_full, L_small = self.prepare(image, render_size)
         return self.finish(L_full, self.predict_ab(L_small), saturation)
+
+
+def lightness(image: Image.Image, band_pixels: int = BAND_PIXELS) -> torch.Tensor:
+    """PIL image (any mode) -> its normalised L (1, 1, H, W), converted in row bands: the result is
+    the only full-size array made."""
+    w, h = image.size
+    L = torch.empty(1, 1, h, w)
+    for y0, y1 in row_bands(h, w, band_pixels):
+        L[..., y0:y1, :] = rgb_to_lab_norm(to_tensor(image.crop((0, y0, w, y1))))[0]
+    return L
+
+
+def compose(L_full: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0,
+            band_pixels: int = BAND_PIXELS) -> Image.Image:
+    """Normalised L (1, 1, H, W) and ab at any size (1, 2, h, w) -> 8-bit RGB PIL image, H x W: ab
+    upsampled bilinearly (as F.interpolate would, whole), times saturation, clamped to +-1.2, laid on
+    L and turned to RGB band by band, each band pasted into the result as soon as it is made."""
+    h, w = L_full.shape[-2:]
+    wide = widen(ab, w)  # (1, 2, h_ab, W): small
+    out = Image.new("RGB", (w, h))
+    for y0, y1 in row_bands(h, w, band_pixels):
+        band = upsample_rows(wide, h, y0, y1).mul_(saturation).clamp_(-1.2, 1.2)
+        out.paste(to_pil(lab_norm_to_rgb(L_full[..., y0:y1, :], band)), (0, y0))
+    return out
 
 
 def _generator(path: Path, meta: dict, state: dict) -> torch.nn.Module:
@@ -397,5 +426,4 @@ def export_onnx(weights: str | Path, dest: str | Path, color_strength: float | N
 
 def gray_baseline(image: Image.Image) -> Image.Image:
     """The photo with its color removed (ab = 0): the baseline every colorizer must beat."""
-    L, ab = rgb_to_lab_norm(to_tensor(image))
-    return to_pil(lab_norm_to_rgb(L, torch.zeros_like(ab)))
+    return compose(lightness(image), torch.zeros(1, 2, 1, 1))
