@@ -187,7 +187,7 @@ def read_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
     try:
         with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # no second full-size copy when nothing turns
     except Exception:  # noqa: BLE001 - real photos carry broken EXIF ("not a TIFF file")
         pass
     return Photo(to_rgb(img), alpha_band(img), frames, label)
@@ -231,7 +231,8 @@ def _transparent_mode(img: Image.Image) -> bool:
 
 def is_grayscale(img: Image.Image, tolerance: float = 2.0) -> bool:
     """True when an RGB image carries no color (all channels within `tolerance` on average)."""
-    small = img.copy()
+    factor = max(1, max(img.size) // 128)  # reduce first: no full-size copy (a 49 MP photo: 196 MB)
+    small = img.reduce(factor) if img.mode in ("L", "LA", "RGB", "RGBA") else img.copy()
     small.thumbnail((64, 64))
     arr = np.asarray(small.convert("RGB"), dtype=np.int16)
     spread = arr.max(axis=2) - arr.min(axis=2)
