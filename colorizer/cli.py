@@ -230,7 +230,7 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace) -> int:
     from .pipeline import colorize_files
 
     jobs = plan.jobs
-    failed = 0
+    failed = written = 0
     with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as bar:
         for result in colorize_files(model, jobs, saturation=args.saturation, quality=args.quality,
                                      batch_size=args.batch_size):
@@ -240,10 +240,12 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace) -> int:
             if result.error:
                 print(f"skipped: {result.error}", file=sys.stderr)
                 failed += 1
-            elif len(jobs) < 2:
+                continue
+            written += 1
+            if len(jobs) < 2:
                 w, h = result.size
                 print(f"{result.src} -> {result.dest} ({w}x{h}, {result.seconds:.2f}s)")
-    done = len(jobs) - failed
+    done = written  # counted from the results, so the line is true whatever happened
     skipped = failed + len(plan.skipped)
     print(f"Wrote {done} colorized photo(s) to {plan.out}" + (f"; {skipped} skipped" if skipped else ""))
     return 0 if done else 2

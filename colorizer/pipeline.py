@@ -122,9 +122,10 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
                     run(groups.pop(tuple(got.L_small.shape)))
             yield from done_writes(ahead)
             fill()
-            if not reading:  # the last photos read: run what waits
+            if not reading:  # all read photos are in: run what waits, and make room for the next ones
                 for group in groups.values():
                     run(group)
                 groups.clear()
+                yield from done_writes(0)
                 fill()
         yield from done_writes(0)

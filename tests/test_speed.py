@@ -170,3 +170,14 @@ def test_generator_and_critic_compile_without_graph_breaks():
     d = PatchDiscriminator(3)
     explained = torch._dynamo.explain(d)(torch.rand(1, 1, 64, 64), torch.rand(1, 2, 64, 64))
     assert explained.graph_break_count == 0
+
+
+def test_folder_pipeline_colorizes_more_photos_than_it_holds_at_once(tiny, tmp_path):
+    """More photos than `ahead`: when every read photo is waiting to be written, the pipeline makes
+    room and reads on, instead of ending with the rest unread (it once wrote 16 of 68)."""
+    srcs = small_photos(tmp_path / "in") * 3
+    model = Colorizer.load(tiny, device="cpu", precision="fp32")
+    jobs = [(s, tmp_path / "out" / f"{i}.png") for i, s in enumerate(srcs)]
+    results = list(colorize_files(model, jobs, batch_size=2, ahead=2))
+    assert len(results) == len(jobs) and not any(r.error for r in results)
+    assert all(d.is_file() for _, d in jobs)
