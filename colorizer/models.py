@@ -69,6 +69,17 @@ def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", 
     return Generator(DynamicUnet(body, n_out=n_out, img_size=(size, size)))
 
 
+def pix2pix_init(m: nn.Module) -> None:
+    """pix2pix's initialisation of one layer: convolutions N(0, 0.02), zero bias; BatchNorm weights N(1, 0.02)."""
+    if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(m.weight, 0.0, 0.02)
+        if m.bias is not None:
+            nn.init.zeros_(m.bias)
+    elif isinstance(m, nn.BatchNorm2d):
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
+
+
 class PatchDiscriminator(nn.Module):
     """pix2pix PatchGAN on input and output concatenated (L + ab: 3 channels), 64 filters, 3 downsamplings, BatchNorm.
 
@@ -89,13 +100,7 @@ class PatchDiscriminator(nn.Module):
             ]
         layers.append(nn.Conv2d(filters * mult, 1, 4, 1, 1))
         for m in layers:
-            if isinstance(m, nn.Conv2d):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
+            pix2pix_init(m)
         if spectral_norm:  # each convolution's largest singular value held at 1: a smoother critic
             layers = [nn.utils.parametrizations.spectral_norm(m) if isinstance(m, nn.Conv2d) else m for m in layers]
         self.model = nn.Sequential(*layers)
@@ -139,14 +144,8 @@ class UNet(nn.Module):
         up.append(nn.Sequential(nn.ReLU(True), nn.ConvTranspose2d(2 * width[0], n_out, 4, 2, 1), nn.Tanh()))
         self.down, self.up = nn.ModuleList(down), nn.ModuleList(up)
         self.depth = depth
-        for m in self.modules():  # pix2pix's init: N(0, 0.02), BatchNorm weights N(1, 0.02)
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
+        for m in self.modules():
+            pix2pix_init(m)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         skips = []
