@@ -21,7 +21,6 @@ from .stages import STAGES, generate
 from .tasks import make_task
 
 
-
 class Trainer:
     """One training run. Under torchrun, one Trainer per process: rank 0 alone validates, logs and
     writes files (see distributed.py)."""

@@ -6,8 +6,7 @@ A task says what differs between image-to-image problems, and nothing else:
 - the reconstruction loss (the GAN loss is the same for every task, see stages.py), and how the
   generator's raw output becomes a target-like tensor (`decode`: what the discriminator sees),
 - how an input and a prediction become RGB images (sample grids), its validation metrics and
-  the one validation score (higher is better) that picks the weights to keep.
-
+  the one validation score (higher is better) that picks the weights to keep,
 - which generator it trains (`build_generator`; the discriminator is built for its channels).
 
 Colorization is one task (L -> ab); paired translation (pix2pix, A -> B on RGB pairs) another.
