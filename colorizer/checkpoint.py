@@ -103,9 +103,9 @@ def save_weights(path: str | Path, generator_state: dict, meta: dict, half: bool
                         "generator": state}, path)
 
 
-def _load(path: str | Path, expected: str, mmap: bool = False) -> dict:
-    """The file's dict, checked to be of the expected format. mmap: tensors are mapped, not read
-    (for the metadata alone: a 124 MB file then costs milliseconds, not seconds)."""
+def _load(path: str | Path, expected: tuple[str, ...], mmap: bool = False) -> dict:
+    """The file's dict, checked to be of one of the expected formats (read once). mmap: tensors are
+    mapped, not read (for the metadata alone: a 124 MB file then costs milliseconds, not seconds)."""
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
@@ -118,8 +118,8 @@ def _load(path: str | Path, expected: str, mmap: bool = False) -> dict:
     except Exception as err:  # noqa: BLE001 - truncated zip, not a torch file, anything
         raise WeightsError(f"{path}: could not be read as a weights file ({err.__class__.__name__}: "
                            f"{_first_sentence(err)})") from None
-    if not isinstance(obj, dict) or obj.get("format") != expected:
-        raise WeightsError(f"{path}: not a colorizer {expected.split('-')[1]} file")
+    if not isinstance(obj, dict) or obj.get("format") not in expected:
+        raise WeightsError(f"{path}: not a colorizer {expected[0].split('-')[1]} file")
     return obj
 
 
@@ -134,11 +134,7 @@ def _refused(path: Path, err: Exception) -> str:
 
 def load_weights(path: str | Path) -> tuple[dict, dict]:
     """-> (generator state dict in float32, metadata). Accepts resume checkpoints too."""
-    path = Path(path)
-    try:
-        obj = _load(path, FORMAT)
-    except WeightsError:
-        obj = _load(path, CHECKPOINT_FORMAT)
+    obj = _load(path, (FORMAT, CHECKPOINT_FORMAT))
     state = {k: (v.float() if v.is_floating_point() else v) for k, v in obj["generator"].items()}
     return state, dict(obj["meta"])
 
@@ -151,16 +147,12 @@ def save_checkpoint(path: str | Path, *, meta: dict, epoch: int, history: list, 
 
 
 def load_checkpoint(path: str | Path) -> dict:
-    return _load(path, CHECKPOINT_FORMAT)
+    return _load(path, (CHECKPOINT_FORMAT,))
 
 
 def read_meta(path: str | Path) -> dict:
     """The metadata of a weights file or resume checkpoint, without reading its tensors."""
-    try:
-        obj = _load(path, FORMAT, mmap=True)
-    except WeightsError:
-        obj = _load(path, CHECKPOINT_FORMAT, mmap=True)
-    return dict(obj["meta"])
+    return dict(_load(path, (FORMAT, CHECKPOINT_FORMAT), mmap=True)["meta"])
 
 
 def ranked_weights(folder: str | Path = "weights") -> list[tuple[Path, dict]]:
