@@ -23,7 +23,7 @@ from PIL import Image
 
 from .checkpoint import PAIRED, WeightsError, find_weights, load_weights, read_meta, require_task, task_of
 from .device import autocast, pick_device, prepare, resolve_precision, to_input
-from .images import to_pil, to_tensor
+from .images import to_pil, to_rgb, to_tensor
 from .infer import Colorizer, ColorStrengthError, resolve_weights, weights_folder
 from .models import build_paired_generator
 
@@ -113,7 +113,8 @@ class Translator:
         together. render_size: the short side to run at (default: the trained size)."""
         w, h = image.size
         (rh, rw), (ph, pw) = render_shape(h, w, render_size or self.render_size, multiple_of(self.meta))
-        small = image.convert("RGB").resize((rw, rh), Image.BICUBIC, reducing_gap=3.0)
+        rgb = image if image.mode in ("RGB", "L") else to_rgb(image)  # transparency on white, as a sketch's paper
+        small = rgb.resize((rw, rh), Image.BICUBIC, reducing_gap=3.0).convert("RGB")  # no full-size copy
         x = to_tensor(small).mul_(2).sub_(1)
         if (ph, pw) != (rh, rw):
             x = _pad(x, ph - rh, pw - rw)
