@@ -2,7 +2,8 @@
 
 Layout only; the work is done in colorizer/ (app_logic, infer, images). The weights preselected
 are the ones the CLI and the API would use (infer.resolve_weights: $COLORIZER_WEIGHTS, else the
-best in $COLORIZER_WEIGHTS_DIR, default weights/); the others in that folder can be picked.
+best in $COLORIZER_WEIGHTS_DIR, default weights/); the others in that folder can be picked, paired
+translation (pix2pix) weights among them: those show each upload beside its translation.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import streamlit as st
 from colorizer import app_logic as logic
 from colorizer.checkpoint import WeightsError
 from colorizer.images import PhotoError
-from colorizer.infer import WEIGHTS_DIR_ENV, Colorizer, default_render_size, no_weights_message, weights_folder
+from colorizer.infer import WEIGHTS_DIR_ENV, default_render_size, no_weights_message, weights_folder
 from colorizer.limits import (ACCEPTED, DEFAULT_COLOR_STRENGTH, MAX_COLOR_STRENGTH, MIN_COLOR_STRENGTH,
                               UPLOAD_TYPES)
 
@@ -31,9 +32,10 @@ def strength_partner(path: str, meta: dict, signature: tuple) -> tuple:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
-def load_model(path: str, color_strength: float | None, signature: tuple) -> Colorizer:
-    """Once per process (per weights file, color strength and version); on the GPU when there is one."""
-    return Colorizer.load(path, device="auto", color_strength=color_strength)
+def load_model(path: str, color_strength: float | None, signature: tuple):
+    """Once per process (per weights file, color strength and version); on the GPU when there is one,
+    else onnxruntime (app_logic.load: a Colorizer, or a Translator for paired weights)."""
+    return logic.load(path, color_strength)
 
 
 st.title("Colorize black-and-white photos")
@@ -51,13 +53,8 @@ if not choices:
     st.caption(f"The page looks for *.pt files in `{folder}/` (set {WEIGHTS_DIR_ENV} to look elsewhere).")
     st.stop()
 
-by_path = {str(c.path): c for c in choices}
-with st.sidebar:
-    st.header("Settings")
-    chosen = st.selectbox("Weights", list(by_path), format_func=lambda p: by_path[p].label,
-                          help=f"First the one the CLI and the API would use, then every other model in "
-                               f"`{folder}/`, best first.")
-    info = by_path[chosen]
+def colorizer_settings(chosen: str, info: logic.WeightsInfo) -> tuple:
+    """The sidebar's colorizer controls -> (render size, saturation, color strength or None)."""
     render_size = st.select_slider(
         "Render size", options=logic.render_size_options(info.meta), value=default_render_size(info.meta),
         format_func=lambda s: logic.render_size_label(s, info.meta),
@@ -75,18 +72,39 @@ with st.sidebar:
     if partner is None:
         st.caption(no_partner)
         color_strength = None  # the weights as they are
+    return render_size, saturation, color_strength
+
+
+by_path = {str(c.path): c for c in choices}
+with st.sidebar:
+    st.header("Settings")
+    chosen = st.selectbox("Weights", list(by_path), format_func=lambda p: by_path[p].label,
+                          help=f"First the one the CLI and the API would use, then every other model in "
+                               f"`{folder}/` (colorizers, then paired translation weights), best first.")
+    info = by_path[chosen]
+    paired = logic.task_of(info.meta) == logic.PAIRED
+    if paired:  # image -> image (pix2pix): no colorizer settings; each upload beside its translation
+        st.caption(f"Paired translation ({info.meta.get('direction')}): each image is run with its short side at "
+                   f"{info.meta.get('size')} px, the size these weights were trained at, and the output resized "
+                   f"to the image's own size.")
+        render_size = saturation = color_strength = None
+    else:
+        render_size, saturation, color_strength = colorizer_settings(chosen, info)
 
 try:
     model = load_model(chosen, color_strength, logic.folder_signature(folder))
 except WeightsError as err:
     st.error(f"These weights could not be loaded: {err}")
     st.stop()
-st.sidebar.caption(f"Model on {model.device.type} ({model.precision}); photos: {ACCEPTED}.")
+runs_on = "onnxruntime" if model.backend == "onnx" else model.precision
+st.sidebar.caption(f"Model on {model.device.type} ({runs_on}); photos: {ACCEPTED}.")
+verb, made = ("translate", "Output") if paired else ("colorize", "Colorized")
 
 uploads = st.file_uploader(f"Photos ({ACCEPTED})", type=list(UPLOAD_TYPES),
                            accept_multiple_files=True)
 if not uploads:
-    st.info("Upload one or more photos: each is shown beside its colorized version, ready to download.")
+    st.info(f"Upload one or more {'images' if paired else 'photos'}: each is shown beside its "
+            f"{'translation' if paired else 'colorized version'}, ready to download.")
     st.stop()
 
 zip_slot = st.container()
@@ -97,16 +115,16 @@ for up in uploads:
     key = (up.file_id, chosen, render_size, saturation, color_strength)
     outcome = previous.get(key)
     if outcome is None:
-        with st.spinner(f"Colorizing {up.name}…"):
+        with st.spinner(f"{verb.capitalize()[:-1]}ing {up.name}…"):
             try:
-                outcome = logic.colorize_photo(model, up.getvalue(), up.name, render_size, saturation)
+                outcome = logic.process_photo(model, up.getvalue(), up.name, render_size, saturation)
             except PhotoError as err:
                 outcome = str(err)
     results[key] = outcome
 
     st.subheader(up.name, divider="gray")
     if isinstance(outcome, str):
-        st.error(f"Could not colorize {outcome}", icon="🚫")
+        st.error(f"Could not {verb} {outcome}", icon="🚫")
         continue
     done.append(outcome)
     left, right = st.columns(2)
@@ -115,7 +133,7 @@ for up in uploads:
         if outcome.was_color:
             st.info(f"{up.name}: {logic.GRAYED_NOTE}.")
     with right:
-        st.image(logic.preview(outcome.output), caption="Colorized", width="stretch")
+        st.image(logic.preview(outcome.output), caption=made, width="stretch")
     st.caption(outcome.summary())
     st.download_button("Download PNG", data=outcome.png, file_name=outcome.filename, mime="image/png",
                        key=f"png-{up.file_id}", on_click="ignore")
@@ -124,5 +142,5 @@ st.session_state["results"] = results
 if len(done) > 1:
     with zip_slot:
         st.download_button(f"Download all {len(done)} as zip", data=logic.zip_results(done),
-                           file_name="colorized.zip", mime="application/zip", key="zip", on_click="ignore",
+                           file_name=f"{verb[:-1]}ed.zip", mime="application/zip", key="zip", on_click="ignore",
                            type="primary")

@@ -1,5 +1,6 @@
 """What the web page and the HTTP API share, free of any UI: where the weights are and how to
-label them, reading an uploaded photo, colorizing it with timing, PNG and zip files.
+label them, loading either kind of model, reading an uploaded photo, colorizing (or, with paired
+weights, translating) it with timing, PNG and zip files.
 
 `streamlit_app.py` only lays these out; `colorizer.serving.api` serves them over HTTP.
 """
@@ -17,17 +18,21 @@ from typing import Iterable
 
 from PIL import Image
 
-from .checkpoint import WeightsError, ranked_weights, read_meta
+from .checkpoint import PAIRED, WeightsError, ranked_weights, read_meta, task_of
 from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
 from .infer import (WEIGHTS_ENV, find_partner, gray_baseline, head_of, no_partner_message, resolve_weights,
                     weights_folder)
 from .limits import MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, result_name
+from .translate import is_paired, load_model
+from .translate import result_name as translated_name
 
 RENDER_SIZES = (128, 192, 256, 384, 512)
 PREVIEW_SIDE = 1600  # long side of the images shown on the page (downloads keep full size)
 GRAYED_NOTE = "already in color: turned gray first"
 STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN"}
 CLASSES_STAGE_NAMES = {"pretrain": "stage 1 · classes", "gan": "stage 2 · GAN · classes"}  # head "classes"
+PAIRED_STAGE_NAMES = {"pretrain": "paired · L1 only", "gan": "paired · pix2pix GAN"}  # task "paired"
+BACKEND = "auto"  # page and API: onnxruntime on the CPU, torch on a GPU (device.resolve_backend), as the CLI
 
 
 # ---- weights ------------------------------------------------------------------------------
@@ -60,10 +65,16 @@ def _count(n) -> str:
 def describe_weights(path: str | Path, meta: dict) -> str:
     """One line naming a weights file by what it is, e.g.
     'stage 2 · GAN — resnet18, 256 px, 120k photos seen, epoch 20, 2025-01-31 (generator_gan.pt)';
-    weights that predict ab bins say so: 'stage 1 · classes — ...'."""
+    weights that predict ab bins say so: 'stage 1 · classes — ...'; paired translation weights name
+    their generator and direction: 'paired · pix2pix GAN — unet 32 filters, AtoB, 128 px, ...'."""
     stage = meta.get("stage")
     parts = []
-    if meta.get("backbone"):
+    paired = task_of(meta) == PAIRED
+    if paired:
+        gen = str(meta.get("generator"))
+        gen += f" {meta['filters']} filters" if gen == "unet" and meta.get("filters") else ""
+        parts += [gen if gen != "resnet-unet" else f"resnet-unet {meta.get('backbone')}", str(meta.get("direction"))]
+    elif meta.get("backbone"):
         parts.append(str(meta["backbone"]))
     if meta.get("size"):
         parts.append(f"{meta['size']} px")
@@ -74,7 +85,9 @@ def describe_weights(path: str | Path, meta: dict) -> str:
     if meta.get("date"):
         parts.append(str(meta["date"]).split(" ")[0])
     head = STAGE_NAMES.get(stage, f"other ({stage})" if stage else "other")
-    if head_of(meta) == "classes":
+    if paired:
+        head = PAIRED_STAGE_NAMES.get(stage, f"paired · {stage}")
+    elif head_of(meta) == "classes":
         head = CLASSES_STAGE_NAMES.get(stage, f"{head} · classes")
     return f"{head} — {', '.join(parts)} ({Path(path).name})" if parts else f"{head} ({Path(path).name})"
 
@@ -87,8 +100,8 @@ class WeightsInfo:
 
 
 def list_weights(folder: str | Path) -> list[WeightsInfo]:
-    """Usable weights in folder, best first (checkpoint.ranked_weights), each with its label.
-    Files that are not colorizer weights are left out."""
+    """Usable weights in folder, best first (checkpoint.ranked_weights: colorizers, then paired
+    translation weights), each with its label. Files that are not weights of ours are left out."""
     return [WeightsInfo(p, meta, describe_weights(p, meta)) for p, meta in ranked_weights(folder)]
 
 
@@ -108,6 +121,13 @@ def weights_choices(weights_dir: str | Path | None = None) -> list[WeightsInfo]:
         meta = read_meta(chosen)
         first = [WeightsInfo(chosen, meta, describe_weights(chosen, meta))]
     return first + [w for w in listed if w is not first[0]]
+
+
+def load(path: str | Path, color_strength: float | None = None, device: str = "auto",
+         weights_dir: str | Path | None = None):
+    """The model the page and the API run: a Colorizer (onnxruntime on the CPU, BACKEND) or, for paired
+    weights, a translate.Translator (torch), as the weights' metadata says."""
+    return load_model(path, device=device, weights_dir=weights_dir, color_strength=color_strength, backend=BACKEND)
 
 
 def strength_partner(path: str | Path, meta: dict,
@@ -183,15 +203,16 @@ def preview(image: Image.Image, max_side: int = PREVIEW_SIDE) -> Image.Image:
 
 @dataclass(eq=False)
 class PhotoResult:
-    """One colorized photo: what the model was given, what it made, and how long it took."""
+    """One colorized (or translated) photo: what the model was given, what it made, and how long it took."""
 
     name: str
-    gray: Image.Image  # the input as the colorizer saw it (color photos turned gray)
+    gray: Image.Image  # the input as the model saw it (color photos turned gray for a colorizer)
     output: Image.Image
     seconds: float
     was_color: bool
     render_size: int
     _png: bytes | None = field(default=None, repr=False)
+    paired: bool = False  # made by paired translation weights (translate.Translator)
 
     @property
     def width(self) -> int:
@@ -209,7 +230,7 @@ class PhotoResult:
 
     @property
     def filename(self) -> str:
-        return result_filename(self.name)
+        return translated_name(safe_name(self.name)) if self.paired else result_filename(self.name)
 
     def summary(self) -> str:
         """'1024×768 px · 0.42 s · render size 256'."""
@@ -227,6 +248,26 @@ def colorize_photo(model, data: bytes, name: str, render_size: int | None = None
     seconds = time.perf_counter() - t0
     return PhotoResult(name=name, gray=gray, output=out, seconds=seconds, was_color=was_color,
                        render_size=int(render_size or model.render_size))
+
+
+def translate_photo(model, data: bytes, name: str, max_pixels: int = MAX_PIXELS) -> PhotoResult:
+    """Uploaded bytes -> PhotoResult of a translate.Translator (timed: the translation only), the input
+    as uploaded beside its output, same size. Raises PhotoError / PhotoTooLarge."""
+    image = read_photo(data, name, max_pixels=max_pixels)
+    t0 = time.perf_counter()
+    out = model.translate(image)
+    seconds = time.perf_counter() - t0
+    return PhotoResult(name=name, gray=image, output=out, seconds=seconds, was_color=False,
+                       render_size=model.render_size, paired=True)
+
+
+def process_photo(model, data: bytes, name: str, render_size: int | None = None, saturation: float = 1.0,
+                  max_pixels: int = MAX_PIXELS) -> PhotoResult:
+    """What one upload gets from whichever model runs: colorize_photo, or translate_photo for paired
+    weights (render_size and saturation are the colorizer's; the translator runs at its trained size)."""
+    if is_paired(model):
+        return translate_photo(model, data, name, max_pixels=max_pixels)
+    return colorize_photo(model, data, name, render_size, saturation, max_pixels=max_pixels)
 
 
 def unique_names(names: Iterable[str]) -> list[str]:

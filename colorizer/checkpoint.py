@@ -155,9 +155,33 @@ def read_meta(path: str | Path) -> dict:
     return dict(_load(path, (FORMAT, CHECKPOINT_FORMAT), mmap=True)["meta"])
 
 
-def ranked_weights(folder: str | Path = "weights") -> list[tuple[Path, dict]]:
-    """(path, metadata) of the weights in folder, best first: the most trained (photos seen over
-    both stages) first. Files that are not colorizer weights are left out.
+# ---- what weights serve: the task in their metadata -----------------------------------------
+
+COLORIZE, PAIRED = "colorize", "paired"
+VERBS = {COLORIZE: "colorize", PAIRED: "translate"}  # the command-line verb that runs each kind
+
+
+def task_of(meta: dict) -> str:
+    """What weights serve: "colorize" (L -> ab; also files from before tasks were recorded) or
+    "paired" (pix2pix, image A -> image B)."""
+    return meta.get("task") or COLORIZE
+
+
+def require_task(path: str | Path, meta: dict, task: str) -> None:
+    """WeightsError naming the file and the command that runs it, unless the weights serve `task`."""
+    found = task_of(meta)
+    if found != task:
+        what = {COLORIZE: "colorizer weights", PAIRED: "paired translation (pix2pix) weights"}.get(found, f"{found} weights")
+        verb = VERBS.get(found)
+        raise WeightsError(f"{path}: {what}, not {'colorizer' if task == COLORIZE else 'paired translation'} "
+                           f"weights" + (f": run them with `python -m colorizer {verb}`" if verb else ""))
+
+
+def ranked_weights(folder: str | Path = "weights", task: str | None = None) -> list[tuple[Path, dict]]:
+    """(path, metadata) of the weights in folder, best first: colorizers before paired translation
+    weights (so the default the CLI, page and API pick is a colorizer when there is one), then the
+    most trained (photos seen over both stages) first. Files that are not colorizer weights are left
+    out; task: only the weights that serve it (task_of).
 
     A GAN stage counts the photos its stage-1 start saw, so it ranks above its own start,
     while a quick demo run on a few photos never outranks a long training run.
@@ -168,11 +192,12 @@ def ranked_weights(folder: str | Path = "weights") -> list[tuple[Path, dict]]:
             meta = read_meta(p)
         except WeightsError:
             continue
-        ranked.append((meta.get("images_seen", 0), meta.get("stage") == "gan", p, meta))
-    ranked.sort(key=lambda t: t[:2], reverse=True)
-    return [(t[2], t[3]) for t in ranked]
+        if task is None or task_of(meta) == task:
+            ranked.append((task_of(meta) == COLORIZE, meta.get("images_seen", 0), meta.get("stage") == "gan", p, meta))
+    ranked.sort(key=lambda t: t[:3], reverse=True)
+    return [(t[3], t[4]) for t in ranked]
 
 
-def find_weights(folder: str | Path = "weights") -> list[Path]:
+def find_weights(folder: str | Path = "weights", task: str | None = None) -> list[Path]:
     """Weights files in folder, best first (see ranked_weights)."""
-    return [p for p, _ in ranked_weights(folder)]
+    return [p for p, _ in ranked_weights(folder, task)]

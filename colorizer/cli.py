@@ -125,20 +125,23 @@ def _free_name(dest: Path, taken: set[str]) -> Path:
     return free
 
 
-def plan_outputs(inputs: list[str], output: str | None, fmt: str = "png") -> Plan:
+def plan_outputs(inputs: list[str], output: str | None, fmt: str = "png", default_out: str = "colorized",
+                 namer=None) -> Plan:
     """-> Plan: (source, destination) pairs and the output file or folder, decided before any model is loaded.
 
     Into a folder (default colorized/), a photo keeps its path under the folder given and is named
     by limits.result_name ('old.jpg' -> 'old_color.png'), with fmt's suffix; names that would meet
     (x.jpg and x.png, or a photo given) get _2, _3 ... ('x_color_2.png'). One photo (not a folder)
     with an output that has a photo suffix is written exactly there. Raises PlanError when an input
-    does not exist or the output is one of the photos given.
+    does not exist or the output is one of the photos given. default_out and namer (a name -> result
+    name function, default limits.result_name) are translate's: 'translated/', 'x_translated.png'.
     """
     from .limits import PHOTO_EXTENSIONS, result_name
     from .pipeline import FORMATS
 
+    result_name = namer or result_name
     pairs, skipped = _colorize_targets(inputs)
-    out = Path(output) if output else Path("colorized")
+    out = Path(output) if output else Path(default_out)
     if out.is_file() and any(os.path.samefile(out, src) for src, _ in pairs):
         raise PlanError(f"-o {out} is one of the photos given: it would be overwritten; name another file or folder")
     single = len(pairs) == 1 and not Path(inputs[0]).is_dir()
@@ -190,24 +193,33 @@ def check_destinations(jobs: list[tuple[Path, Path]]) -> None:
         raise PlanError(f"output {folder} is a folder: name a file, or a folder without a photo suffix")
 
 
+def _plan(inputs: list[str], args: argparse.Namespace, **naming) -> Plan | None:
+    """plan_outputs and check_destinations, with what they find printed; None (after one error line)
+    when nothing can be done. Everything about the files is checked before the model loads (seconds)."""
+    try:
+        plan = plan_outputs(inputs, args.output, args.format, **naming)
+        check_destinations(plan.jobs)
+    except PlanError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+    for path, why in plan.skipped:
+        print(f"skipped: {path}: {why}", file=sys.stderr)
+    if not plan.jobs:
+        print(f"error: no photos found in {', '.join(inputs)}", file=sys.stderr)
+        return None
+    for src, dest in plan.renamed:
+        print(f"note: {src} -> {dest} (its plain name is another photo's)", file=sys.stderr)
+    return plan
+
+
 def colorize_command(args: argparse.Namespace) -> int:
     from .checkpoint import WeightsError
     from .infer import Colorizer
 
     inputs = args.inputs or [EXAMPLES_BW]
-    try:  # everything about the files is checked before the model loads (seconds)
-        plan = plan_outputs(inputs, args.output, args.format)
-        check_destinations(plan.jobs)
-    except PlanError as err:
-        print(f"error: {err}", file=sys.stderr)
+    plan = _plan(inputs, args)
+    if plan is None:
         return 2
-    for path, why in plan.skipped:
-        print(f"skipped: {path}: {why}", file=sys.stderr)
-    if not plan.jobs:
-        print(f"error: no photos found in {', '.join(inputs)}", file=sys.stderr)
-        return 2
-    for src, dest in plan.renamed:
-        print(f"note: {src} -> {dest} (its plain name is another photo's)", file=sys.stderr)
     try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
                                render_size=args.render_size, weights_dir=args.weights_dir,
@@ -224,7 +236,27 @@ def colorize_command(args: argparse.Namespace) -> int:
     return _run_jobs(model, plan, args)
 
 
-def _run_jobs(model, plan: Plan, args: argparse.Namespace) -> int:
+def translate_command(args: argparse.Namespace) -> int:
+    """`translate`: paired (pix2pix) weights on files and folders, as colorize runs a colorizer."""
+    from .checkpoint import WeightsError
+    from .translate import Translator, result_name
+
+    plan = _plan(args.inputs, args, default_out="translated", namer=result_name)
+    if plan is None:
+        return 2
+    try:  # weights: --weights, else the best paired weights in the folder (translate.resolve_paired_weights)
+        model = Translator.load(args.weights, device=args.device, precision=args.precision,
+                                weights_dir=args.weights_dir, render_size=args.render_size)
+    except WeightsError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    meta = model.meta
+    print(f"Translating {len(plan.jobs)} image(s) with {meta['path']} ({meta.get('generator')} generator, "
+          f"{meta.get('direction')}, {model.device}, {model.precision}, render size {model.render_size})")
+    return _run_jobs(model, plan, args, done_word="translated image(s)")
+
+
+def _run_jobs(model, plan: Plan, args: argparse.Namespace, done_word: str = "colorized photo(s)") -> int:
     from tqdm.auto import tqdm
 
     from .pipeline import colorize_files
@@ -232,7 +264,7 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace) -> int:
     jobs = plan.jobs
     failed = written = 0
     with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as bar:
-        for result in colorize_files(model, jobs, saturation=args.saturation, quality=args.quality,
+        for result in colorize_files(model, jobs, saturation=getattr(args, "saturation", 1.0), quality=args.quality,
                                      batch_size=args.batch_size):
             bar.update()
             for line in result.notes:
@@ -247,7 +279,7 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace) -> int:
                 print(f"{result.src} -> {result.dest} ({w}x{h}, {result.seconds:.2f}s)")
     done = written  # counted from the results, so the line is true whatever happened
     skipped = failed + len(plan.skipped)
-    print(f"Wrote {done} colorized photo(s) to {plan.out}" + (f"; {skipped} skipped" if skipped else ""))
+    print(f"Wrote {done} {done_word} to {plan.out}" + (f"; {skipped} skipped" if skipped else ""))
     return 0 if done else 2
 
 
@@ -285,7 +317,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorizer",
-                                     description="Colorize black-and-white photos, evaluate and train colorizers.")
+                                     description="Colorize black-and-white photos, translate images with paired (pix2pix) weights, "
+                                                 "evaluate and train.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("colorize", help="colorize photos (files or folders)",
@@ -327,6 +360,32 @@ def main(argv=None) -> int:
     c.add_argument("--batch-size", type=positive_int, default=8,
                    help="photos of one render shape per network call (default %(default)s)")
     c.set_defaults(func=colorize_command)
+
+    tr = sub.add_parser("translate", help="run paired (pix2pix) weights on images: sketch -> photo, ...",
+                        description="Run paired translation weights (trained with --task paired; the weights' "
+                                    "metadata says so) on images at their original size: each is run with its "
+                                    "short side at the size the weights were trained at, and the output resized "
+                                    "back. Colorizer weights are for `colorize`.",
+                        epilog="Examples:\n  python -m colorizer translate sketch.png -o photo.png "
+                               "--weights weights/sketch2photo.pt\n"
+                               "  python -m colorizer translate sketches/ -o translated/",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    tr.add_argument("inputs", nargs="+", help="images or folders")
+    tr.add_argument("-o", "--output", help="output file (one image) or folder, where each image is written as "
+                                           "NAME_translated.png (default: translated/)")
+    tr.add_argument("--weights", help="paired weights file (default: the best paired weights in --weights-dir)")
+    tr.add_argument("--weights-dir", default=None,
+                    help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
+    tr.add_argument("--render-size", type=positive_int, default=None,
+                    help="short side the network runs at (default: the size the weights were trained at)")
+    tr.add_argument("--device", default="auto")
+    tr.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    tr.add_argument("--format", default="png", choices=["png", "jpg", "webp"],
+                    help="file type written into a folder (default %(default)s)")
+    tr.add_argument("--quality", type=quality, default=90, help="jpg and webp quality, 1..100 (default %(default)s)")
+    tr.add_argument("--batch-size", type=positive_int, default=8,
+                    help="images of one shape per network call (default %(default)s)")
+    tr.set_defaults(func=translate_command)
 
     x = sub.add_parser("export-onnx", help="write weights as an ONNX model (onnxruntime)",
                        description="Write a weights file as an ONNX model: any batch, height and width (multiples "

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 from . import color_classes
-from .checkpoint import WeightsError, find_weights, load_weights, read_meta
+from .checkpoint import COLORIZE, WeightsError, find_weights, load_weights, read_meta, require_task
 from .color import AB_SCALE, BAND_PIXELS, lab_norm_to_rgb, rgb_to_lab_norm, row_bands, upsample_rows, widen
 from .device import autocast, pick_device, prepare, resolve_backend, resolve_precision, to_input
 from .images import to_pil, to_tensor
@@ -295,6 +295,7 @@ class Colorizer:
         else:
             backend = resolve_backend(backend, dev)
             state, meta = load_weights(path)
+            require_task(path, meta, COLORIZE)  # paired weights: translate.py
             strength, found = color_strength, None
             if strength is None:  # the default, where it can be had
                 strength = DEFAULT_COLOR_STRENGTH

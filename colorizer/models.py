@@ -177,11 +177,12 @@ def unet_depth(size: int, most: int = 8) -> int:
 
 
 def build_paired_generator(kind: str, size: int, backbone: str = "resnet18", backbone_weights: str = "none",
-                           n_in: int = 3, n_out: int = 3, depth: int | None = None) -> nn.Module:
+                           n_in: int = 3, n_out: int = 3, depth: int | None = None, filters: int = 64) -> nn.Module:
     """The generator of a paired task: "unet" (classic pix2pix, `depth` downsamplings, by default from the
-    size) or "resnet-unet" (build_generator's DynamicUnet, tanh on its output). Outputs in [-1, 1]."""
+    size, `filters` in its first layer) or "resnet-unet" (build_generator's DynamicUnet, tanh on its output).
+    Outputs in [-1, 1]."""
     if kind == "unet":
-        return UNet(n_in, n_out, depth or unet_depth(size))
+        return UNet(n_in, n_out, depth or unet_depth(size), filters)
     if kind == "resnet-unet":
         return TanhGenerator(build_generator(backbone, backbone_weights, size, n_in, n_out).unet)
     raise ValueError(f"Unknown generator {kind!r}; choose one of {', '.join(GENERATORS)}")

@@ -18,6 +18,8 @@ from colorizer.sketches import make_sketches
 from colorizer.training import TrainConfig, Trainer
 from colorizer.training.callbacks import GANBalance
 from colorizer.training.parsers import config_from_args, gan_main, gan_parser, pretrain_parser
+from colorizer.training.tasks import Paired
+from colorizer.translate import Translator
 
 from conftest import EXAMPLES_COLOR
 
@@ -166,6 +168,9 @@ def test_each_generator_learns_saves_and_reloads(pairs_dir, tmp_path, stage, gen
         out = g(torch.rand(1, 3, 64, 96) * 2 - 1)
     assert out.shape == (1, 3, 64, 96) and out.abs().max() <= 1  # any multiple of 32, the input's size
 
+    t = Translator.load(cfg.out, device="cpu", precision="fp32")  # what translate, the page and the API load
+    assert t.translate(Image.new("RGB", (50, 37), "white")).size == (50, 37)
+
 
 def test_paired_flags_and_errors(tmp_path, capsys):
     cfg = config_from_args(gan_parser().parse_args(["--task", "paired", "--data", "pairs"]), "gan")
@@ -178,6 +183,8 @@ def test_paired_flags_and_errors(tmp_path, capsys):
     assert (cfg.data_b, cfg.direction, cfg.generator, cfg.load_size, cfg.lr, cfg.betas) == \
         ("b", "BtoA", "resnet-unet", 572, 2e-4, (0.5, 0.999))
     assert config_from_args(gan_parser().parse_args([]), "gan") == TrainConfig(stage="gan")  # colorize unchanged
+    cfg = config_from_args(gan_parser().parse_args(["--task", "paired", "--data", "p", "--filters", "32"]), "gan")
+    assert cfg.filters == 32 and Paired.from_config(cfg).meta()["filters"] == 32  # inference rebuilds it
 
     assert gan_main(["--task", "paired", "--quiet"]) == 2  # no --data: says how to make pairs
     assert "make-sketches" in capsys.readouterr().err

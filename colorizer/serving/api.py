@@ -4,6 +4,8 @@
                                          "queue": {...}, "memory": {...}, ...}
     POST   /colorize                 multipart: image (file); optional render_size (int), saturation (float),
                                      color_strength (0..1), user_id (open mode: required) -> image/png
+                                     (with paired translation weights: the image translated, e.g.
+                                     sketch -> photo; render_size and saturation are ignored)
     GET    /results/{user_id}        -> [{"id", "filename", "width", "height", "seconds", "bytes", "created"}, ...]
     GET    /results/{user_id}/{id}   -> image/png
     DELETE /results/{id}             -> {"deleted": id}
@@ -135,8 +137,11 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             return {"status": "weights_error", "ready": False, "weights": str(path), "message": holder.error, **out}
         out = {"status": "ok", "ready": True, "weights": str(path), "model_loaded": holder.model is not None, **out}
         if holder.model is not None:
-            out.update(stage=holder.model.meta.get("stage"), device=str(holder.model.device),
-                       color_strength=holder.model.color_strength)
+            model = holder.model
+            out.update(task=logic.task_of(model.meta), stage=model.meta.get("stage"), device=str(model.device),
+                       backend=model.backend)
+            if not logic.is_paired(model):
+                out.update(color_strength=model.color_strength)
         return out
 
     @app.post("/colorize", responses={200: {"content": {"image/png": {}}}})
@@ -173,7 +178,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
         try:
             with gate.turn() as waited:  # the upload is read only now: at most max_running in memory
                 data = image.file.read(MAX_UPLOAD_BYTES + 1)
-                result = logic.colorize_photo(model, data, name, render_size, saturation, max_pixels=MAX_PIXELS)
+                result = logic.process_photo(model, data, name, render_size, saturation, max_pixels=MAX_PIXELS)
                 png = result.png
         except Busy as err:
             return _busy(str(err), err.retry_after)
@@ -192,7 +197,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             "X-Result-Id": result_id, "X-Result-Kept": str(kept).lower(),
             "X-Width": str(result.width), "X-Height": str(result.height),
             "X-Seconds": f"{result.seconds:.3f}", "X-Queue-Seconds": f"{waited:.3f}",
-            "X-Was-Color": str(result.was_color).lower(),
+            "X-Was-Color": str(result.was_color).lower(), "X-Task": "paired" if result.paired else "colorize",
         }
         return Response(png, media_type="image/png", headers=headers)
 

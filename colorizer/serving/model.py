@@ -1,16 +1,23 @@
-"""The colorizer a server uses: loaded once, lazily; other color strengths when asked for."""
+"""The model a server uses: loaded once, lazily; other color strengths when asked for.
+
+Either kind, as the weights' metadata says (app_logic.load): a colorizer (onnxruntime on the CPU,
+torch on a GPU; an onnxruntime session runs calls from several threads at once) or paired
+translation weights (translate.Translator, torch). The same POST serves both.
+"""
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
 from pathlib import Path
 
+from .. import app_logic
 from ..checkpoint import WeightsError
-from ..infer import Colorizer, resolve_weights
+from ..infer import ColorStrengthError, resolve_weights
+from ..translate import is_paired
 
 
 class ModelHolder:
-    """The colorizer, loaded once, lazily; the weights path is found again until there is one.
+    """The model, loaded once, lazily; the weights path is found again until there is one.
     Other color strengths than the default are loaded when asked for, the last few kept.
     How many photos run at once is the Gate's business (gate.py), not this class's."""
 
@@ -19,10 +26,10 @@ class ModelHolder:
         self._weights = Path(weights) if weights else None
         self._weights_dir = Path(weights_dir) if weights_dir else None
         self.device = device
-        self.model: Colorizer | None = None  # at the default color strength
+        self.model = None  # a Colorizer at the default color strength, or a Translator
         self.error: str | None = None  # why the last load failed
         self._path: Path | None = None
-        self._others: OrderedDict[float, Colorizer] = OrderedDict()  # asked-for strengths, oldest first
+        self._others: OrderedDict[float, object] = OrderedDict()  # asked-for strengths, oldest first
         self.max_strengths = max_strengths
         self._load_lock = threading.Lock()
 
@@ -32,23 +39,27 @@ class ModelHolder:
             self._path = resolve_weights(self._weights, self._weights_dir)
         return self._path
 
-    def get(self, color_strength: float | None = None) -> Colorizer:
+    def _load(self, color_strength: float | None = None):
+        return app_logic.load(self.path(), color_strength, device=self.device, weights_dir=self._weights_dir)
+
+    def get(self, color_strength: float | None = None):
         """The model at color_strength (None: the default). ColorStrengthError when that strength
-        cannot be had for these weights (no stage-1 partner); WeightsError when they cannot be loaded."""
+        cannot be had for these weights (no stage-1 partner, or paired weights); WeightsError when
+        they cannot be loaded."""
         with self._load_lock:
             if self.model is None:
                 try:
-                    self.model = Colorizer.load(self.path(), device=self.device, weights_dir=self._weights_dir)
+                    self.model = self._load()
                 except WeightsError as err:
                     self.error = str(err)
                     raise
                 self.error = None
+            if is_paired(self.model) and color_strength is not None:
+                raise ColorStrengthError(f"{self.path()}: paired translation weights have no color strength")
             if color_strength is None or color_strength == self.model.color_strength:
                 return self.model
             if color_strength not in self._others:
-                self._others[color_strength] = Colorizer.load(self.path(), device=self.device,
-                                                              weights_dir=self._weights_dir,
-                                                              color_strength=color_strength)
+                self._others[color_strength] = self._load(color_strength)
                 while len(self._others) > self.max_strengths:
                     self._others.popitem(last=False)
             self._others.move_to_end(color_strength)

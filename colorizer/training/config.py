@@ -65,6 +65,7 @@ class TrainConfig:
     load_size: int | None = None         # paired: images resized to this before the crop (size x 286/256)
     direction: str | None = None         # paired: AtoB or BtoA (which side of the pair is the input)
     generator: str | None = None         # unet (the classic pix2pix U-Net; paired only) | resnet-unet
+    filters: int = 64                    # paired unet: filters of its first layer (the paper's 64; 32: 1/4 the size)
     epochs: int | None = None            # stage default; EXAMPLE_EPOCHS on the example photos
     batch_size: int = 16
     lr: float | None = None              # generator Adam learning rate (stage default)

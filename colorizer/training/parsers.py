@@ -42,6 +42,9 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--generator", choices=list(GENERATORS),
                    help="unet: the classic pix2pix U-Net (paired only); resnet-unet: the U-Net on a ResNet body "
                         f"(default {_by_task(stage, 'generator')})")
+    p.add_argument("--filters", type=positive_int, default=d.filters,
+                   help="paired unet: filters of the first layer, doubling to 8x (default %(default)s, the paper's; "
+                        "32 makes a model a quarter the size, 4x faster)")
     p.add_argument("--load-size", type=positive_int,
                    help="paired: images are resized to this square before the random --size crop "
                         "(default --size x 286/256: 286 for 256)")

@@ -180,22 +180,22 @@ class Paired:
     name = "paired"
     in_channels = out_channels = 3
 
-    def __init__(self, generator: str = "unet", direction: str = "AtoB", size: int = 256):
-        self.generator, self.direction, self.size = generator, direction, size
+    def __init__(self, generator: str = "unet", direction: str = "AtoB", size: int = 256, filters: int = 64):
+        self.generator, self.direction, self.size, self.filters = generator, direction, size, filters
         self.depth = unet_depth(size) if generator == "unet" else None
 
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> "Paired":
-        return cls(cfg.generator, cfg.direction, cfg.size)
+        return cls(cfg.generator, cfg.direction, cfg.size, cfg.filters)
 
     def meta(self) -> dict:
         meta = {"generator": self.generator, "direction": self.direction, "channels": [self.in_channels,
                 self.out_channels], "range": [-1, 1]}
-        return dict(meta, depth=self.depth) if self.depth else meta
+        return dict(meta, depth=self.depth, filters=self.filters) if self.depth else meta
 
     def build_generator(self, backbone, backbone_weights, size):
         return build_paired_generator(self.generator, size, backbone, backbone_weights, self.in_channels,
-                                      self.out_channels, self.depth)
+                                      self.out_channels, self.depth, self.filters)
 
     def loaders(self, cfg, workers, pin_memory, rank, world, log) -> Loaders:
         if not cfg.data:
