@@ -181,3 +181,15 @@ def test_folder_pipeline_colorizes_more_photos_than_it_holds_at_once(tiny, tmp_p
     results = list(colorize_files(model, jobs, batch_size=2, ahead=2))
     assert len(results) == len(jobs) and not any(r.error for r in results)
     assert all(d.is_file() for _, d in jobs)
+
+
+def test_one_list_of_photo_types():
+    from colorizer.data import DataError, scan_photos
+    from colorizer.images import PLUGIN_FORMATS, readable_extensions
+    from colorizer.limits import PHOTO_EXTENSIONS, PLUGIN_EXTENSIONS, UPLOAD_TYPES
+
+    assert set(PLUGIN_FORMATS) == set(PLUGIN_EXTENSIONS)
+    assert {"gif", "avif", "heic"} <= set(UPLOAD_TYPES)
+    assert set(readable_extensions()) <= set(PHOTO_EXTENSIONS + PLUGIN_EXTENSIONS)
+    with pytest.raises(DataError, match=r"\.gif") if ".gif" in readable_extensions() else pytest.raises(DataError):
+        scan_photos(Path(__file__).parent)  # no photos among the tests: the error lists what is searched for
