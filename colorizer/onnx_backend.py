@@ -88,6 +88,9 @@ class OnnxNet:
         self.name = str(source) if isinstance(source, (str, Path)) else name
         options = ort.SessionOptions()
         options.log_severity_level = 3  # errors only
+        # Idle pool threads sleep instead of spinning: the folder pipeline's decode and encode threads
+        # need those cores between two network calls (README, Speed).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self.session = ort.InferenceSession(self.name if isinstance(source, (str, Path)) else bytes(source),
                                                 options, providers=["CPUExecutionProvider"])

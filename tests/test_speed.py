@@ -193,3 +193,15 @@ def test_one_list_of_photo_types():
     assert set(readable_extensions()) <= set(PHOTO_EXTENSIONS + PLUGIN_EXTENSIONS)
     with pytest.raises(DataError, match=r"\.gif") if ".gif" in readable_extensions() else pytest.raises(DataError):
         scan_photos(Path(__file__).parent)  # no photos among the tests: the error lists what is searched for
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped weights not present")
+def test_torch_bf16_on_cpu_keeps_the_colors_of_fp32():
+    fp32 = Colorizer.load(SHIPPED, device="cpu", precision="fp32", color_strength=1.0)
+    bf16 = Colorizer.load(SHIPPED, device="cpu", precision="bf16", color_strength=1.0)
+    assert next(bf16.generator.parameters()).dtype == torch.bfloat16  # weights cast, not only autocast
+    for src in sorted(EXAMPLES_BW.glob("*.jpg"))[:2]:
+        with Image.open(src) as im:
+            image = im.convert("RGB").resize((160, 112))
+        a, b = (np.asarray(m.colorize(image), dtype=np.int16) for m in (fp32, bf16))
+        assert np.abs(a - b).mean() < 1.0 and np.percentile(np.abs(a - b), 99) <= 4, src.name
