@@ -205,3 +205,20 @@ def test_torch_bf16_on_cpu_keeps_the_colors_of_fp32():
             image = im.convert("RGB").resize((160, 112))
         a, b = (np.asarray(m.colorize(image), dtype=np.int16) for m in (fp32, bf16))
         assert np.abs(a - b).mean() < 1.0 and np.percentile(np.abs(a - b), 99) <= 4, src.name
+
+
+def test_the_optimized_graph_is_kept_and_used_at_the_next_start(tiny, monkeypatch):
+    first = Colorizer.load(tiny, backend="onnx")
+    exports = list((tiny.parent / onnx_backend.CACHE_DIR).glob("tiny.*.onnx"))
+    optimized = [onnx_backend.optimized_file(p) for p in exports]
+    assert any(p.is_file() and p.stat().st_size > 0 for p in optimized)
+    monkeypatch.setattr(onnx_backend.OnnxNet, "_optimize", lambda *a: pytest.fail("optimized again"))
+    again = Colorizer.load(tiny, backend="onnx")
+    L = torch.rand(2, 1, 64, 96) * 2 - 1
+    assert (again.predict_ab(L) - first.predict_ab(L)).abs().max() < 1e-5
+    for p in optimized:  # a damaged one is set aside, and the export optimized again
+        p.write_bytes(b"not onnx")
+    monkeypatch.undo()
+    third = Colorizer.load(tiny, backend="onnx")
+    assert (third.predict_ab(L) - first.predict_ab(L)).abs().max() < 1e-5
+    assert any(p.is_file() and p.stat().st_size > 1000 for p in optimized)
