@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from .images import check_training_photo, list_photos, to_rgb
+from .images import check_training_photo, list_photos, readable_extensions, to_rgb
 
 
 class DataError(ValueError):
@@ -44,7 +44,7 @@ def resolve_data(data: str) -> Path:
     path = Path(data)
     if not path.is_dir():
         raise DataError(f"--data {data}: no such folder. Pass a folder of color photos (searched "
-                        f"recursively for .jpg .png .webp .bmp .tiff), or 'coco'.")
+                        f"recursively for {' '.join(readable_extensions())}), or 'coco'.")
     return path
 
 
@@ -52,7 +52,7 @@ def scan_photos(folder: str | Path, workers: int = 8, log=print) -> list[Path]:
     """Usable color photos under folder; skipped ones are reported in one summary line."""
     files = list_photos(folder)
     if not files:
-        raise DataError(f"No photos (.jpg .png .webp .bmp .tiff) found under {folder}")
+        raise DataError(f"No photos ({' '.join(readable_extensions())}) found under {folder}")
     with ThreadPoolExecutor(max_workers=workers) as pool:
         reasons = list(pool.map(check_training_photo, files))
     good = [f for f, r in zip(files, reasons) if r is None]

@@ -18,7 +18,8 @@ stage 2. The partner is found by the metadata stage 2 keeps of its start (meta["
 Heads: weights predict ab directly (meta["head"] "ab", or no head: the older files) or one logit
 per ab bin ("classes", color_classes.py), decoded by the annealed mean at a temperature.
 
-Backends: "torch" (the generator as a torch module, bf16 autocast where it pays) or "onnx"
+Backends: "torch" (the generator as a torch module, in bf16 where it pays: weights cast on the CPU,
+autocast on GPUs) or "onnx"
 (onnxruntime on the CPU, onnx_backend.py: .onnx files made by `export-onnx`, or .pt weights exported
 once and cached beside them). Many photos: `prepare` each (decode-side work, safe in threads), run
 `predict_ab` on a batch of one render shape, `finish` each (full-size color, safe in threads).
@@ -326,7 +327,10 @@ class Colorizer:
         render_size = render_size or default_render_size(meta)
         if net is not None:  # onnxruntime runs on the CPU, in fp32
             return cls(None, meta, torch.device("cpu"), "fp32", render_size, temperature, centers, net)
-        return cls(generator, meta, dev, resolve_precision(precision, dev), render_size, temperature, centers)
+        precision = resolve_precision(precision, dev)
+        if precision == "bf16" and dev.type == "cpu":  # bf16 weights: ~1.2x faster than autocast's casts (README)
+            generator = generator.to(torch.bfloat16)
+        return cls(generator, meta, dev, precision, render_size, temperature, centers)
 
     # ---- one batch through the network --------------------------------------------------
     @torch.inference_mode()

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
-UPLOAD_TYPES = tuple(ext.lstrip(".") for ext in PHOTO_EXTENSIONS)  # jpg jpeg png webp bmp tif tiff
+PHOTO_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")  # every Pillow reads these
+# Read when this installation has the plugin (images.PLUGIN_FORMATS says which; else a clear error).
+PLUGIN_EXTENSIONS = (".gif", ".avif", ".heic", ".heif")
+UPLOAD_TYPES = tuple(ext.lstrip(".") for ext in PHOTO_EXTENSIONS + PLUGIN_EXTENSIONS)  # the page's uploader
 
 # Refuse photos above 50 megapixels, from the header, before decoding. This stays below Pillow's
 # own guard (Image.MAX_IMAGE_PIXELS, about 89 MP by default), which is left as it is.
@@ -30,7 +32,7 @@ DEFAULT_COLOR_STRENGTH = 0.3
 # more vivid (towards the most likely color), 1 is the plain mean. Default: the weights' own.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.01, 10.0
 
-ACCEPTED = f"jpg, png, webp, bmp or tiff, up to {MAX_PIXELS / 1e6:.0f} megapixels"  # for people to read
+ACCEPTED = f"jpg, png, webp, bmp, tiff, gif, avif or heic, up to {MAX_PIXELS / 1e6:.0f} megapixels"  # for people
 
 RESULT_SUFFIX = "_color.png"  # 'old photo.jpg' -> 'old photo_color.png' (CLI, page and API)
 

@@ -7,7 +7,9 @@ weights export their logits; the annealed mean is applied after, as for torch.
 
 Colorizer.load(backend="onnx") with .pt weights exports once into `cache_file()`: a folder `.onnx/`
 beside the weights, named by the weights files' identity (name, size, modification time) and the
-color strength, so the next start skips building the network (no fastai import) and exporting.
+color strength, so the next start skips building the network (no fastai import) and exporting; beside
+each export, the graph onnxruntime optimized for this machine (`optimized_file`), so the next start
+also skips optimizing (up to 1.5 s).
 A folder that cannot be written is not an error: the model is then exported in memory every start.
 """
 from __future__ import annotations
@@ -77,28 +79,88 @@ def _atomic_write(path: Path, data: bytes) -> Path:
     return path
 
 
-class OnnxNet:
-    """An onnxruntime session on the CPU: normalised L (B, 1, h, w), float32 -> the generator's output."""
+def _options(ort, optimized: bool = False, save: Path | None = None):
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only
+    # Idle pool threads sleep instead of spinning: the folder pipeline's decode and encode threads
+    # need those cores between two network calls (README, Speed).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if optimized:  # a graph this machine optimized before: skip the ~0.5-1.5 s of optimizing it again
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    if save is not None:
+        options.optimized_model_filepath = str(save)
+    return options
 
-    def __init__(self, source: str | Path | bytes, name: str = "<memory>"):
+
+def machine_key() -> str:
+    """What an optimized graph depends on: onnxruntime's version and this CPU's instruction sets (its
+    convolutions are laid out for them), so a weights folder shared between machines keeps one each."""
+    import platform
+
+    import onnxruntime as ort
+
+    flags = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line for line in f if line.startswith("flags")), flags)
+    except OSError:
+        pass
+    return hashlib.sha1(f"{ort.__version__} {platform.machine()} {flags}".encode()).hexdigest()[:8]
+
+
+class OnnxNet:
+    """An onnxruntime session on the CPU: normalised L (B, 1, h, w), float32 -> the generator's output.
+
+    optimized: where this machine's optimized graph of source is kept (cached_net): loaded as it is when
+    there, else written there (atomically) while the session is made; unusable or unwritable is no error."""
+
+    def __init__(self, source: str | Path | bytes, name: str = "<memory>", optimized: Path | None = None):
         try:
             import onnxruntime as ort
         except ImportError:
             raise OnnxError("the onnx backend needs onnxruntime (pip install onnxruntime)") from None
         self.name = str(source) if isinstance(source, (str, Path)) else name
-        options = ort.SessionOptions()
-        options.log_severity_level = 3  # errors only
-        try:
-            self.session = ort.InferenceSession(self.name if isinstance(source, (str, Path)) else bytes(source),
-                                                options, providers=["CPUExecutionProvider"])
-        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
-            raise OnnxError(f"{self.name}: not a usable ONNX model ({err.__class__.__name__})") from None
+        model = self.name if isinstance(source, (str, Path)) else bytes(source)
+        self.session = None
+        if optimized is not None and optimized.is_file():
+            try:
+                self.session = ort.InferenceSession(str(optimized), _options(ort, optimized=True),
+                                                    providers=["CPUExecutionProvider"])
+            except Exception:  # noqa: BLE001 - damaged or from another onnxruntime: optimize again
+                optimized.unlink(missing_ok=True)
+        if self.session is None:
+            self.session = self._optimize(ort, model, optimized)
         props = self.session.get_modelmeta().custom_metadata_map
         if META_KEY not in props:
             raise OnnxError(f"{self.name}: not a colorizer ONNX model (no {META_KEY} metadata; "
                             f"make one with `python -m colorizer export-onnx`)")
         self.meta = json.loads(props[META_KEY])
         self.input = self.session.get_inputs()[0].name
+
+    def _optimize(self, ort, model, optimized: Path | None):
+        """A session on model, its optimized graph saved to optimized when given and writable."""
+        tmp = None
+        if optimized is not None:
+            try:
+                fd, tmp = tempfile.mkstemp(prefix=f".{optimized.name}.", suffix=".tmp", dir=optimized.parent)
+                os.close(fd)
+            except OSError:
+                tmp = None
+        try:
+            for save in ([Path(tmp)] if tmp else []) + [None]:  # not saved (a full disk): a session all the same
+                try:
+                    session = ort.InferenceSession(model, _options(ort, save=save), providers=["CPUExecutionProvider"])
+                    break
+                except Exception as err:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
+                    failed = err
+            else:
+                raise OnnxError(f"{self.name}: not a usable ONNX model ({failed.__class__.__name__})") from None
+            if save is not None and os.path.getsize(tmp) > 0:
+                os.replace(tmp, optimized)
+            return session
+        finally:
+            if tmp and os.path.exists(tmp):
+                os.remove(tmp)
 
     def __call__(self, L: np.ndarray) -> np.ndarray:
         h, w = L.shape[-2:]
@@ -118,11 +180,21 @@ def cache_file(weights: Path, base: Path | None, strength: float) -> Path:
     return Path(weights).parent / CACHE_DIR / f"{Path(weights).stem}.{key}.onnx"
 
 
+def optimized_file(export_path: Path) -> Path:
+    """Where this machine's optimized graph of an export in the cache is kept, beside it."""
+    return export_path.with_name(f"{export_path.name}.{machine_key()}.opt")
+
+
 def prune_cache(folder: Path, keep: int = CACHE_KEEP) -> None:
-    """Keep the newest `keep` exports in folder (each is the size of the fp32 weights)."""
+    """Keep the newest `keep` exports in folder (each is the size of the fp32 weights), and the
+    optimized graphs of those only."""
     files = sorted(folder.glob("*.onnx"), key=lambda p: p.stat().st_mtime, reverse=True)
     for old in files[keep:]:
         old.unlink(missing_ok=True)
+    kept = {p.name for p in files[:keep]}
+    for opt in folder.glob("*.onnx.*.opt"):
+        if opt.name.split(".onnx.")[0] + ".onnx" not in kept:
+            opt.unlink(missing_ok=True)
 
 
 def cached_net(weights: Path, base: Path | None, strength: float, make_generator, meta: dict) -> OnnxNet:
@@ -131,13 +203,14 @@ def cached_net(weights: Path, base: Path | None, strength: float, make_generator
     path = cache_file(weights, base, strength)
     if path.is_file():
         try:
-            return OnnxNet(path)
+            return OnnxNet(path, optimized=optimized_file(path))
         except OnnxError:
             path.unlink(missing_ok=True)  # damaged (a disk that filled up): export again
     generator = make_generator()
     try:
         export(generator, meta, path)
+        net = OnnxNet(path, optimized=optimized_file(path))
         prune_cache(path.parent)
-        return OnnxNet(path)
+        return net
     except OSError:  # a read-only folder: export in memory
         return OnnxNet(export(generator, meta), name=f"{weights} (exported in memory)")

@@ -181,3 +181,44 @@ def test_folder_pipeline_colorizes_more_photos_than_it_holds_at_once(tiny, tmp_p
     results = list(colorize_files(model, jobs, batch_size=2, ahead=2))
     assert len(results) == len(jobs) and not any(r.error for r in results)
     assert all(d.is_file() for _, d in jobs)
+
+
+def test_one_list_of_photo_types():
+    from colorizer.data import DataError, scan_photos
+    from colorizer.images import PLUGIN_FORMATS, readable_extensions
+    from colorizer.limits import PHOTO_EXTENSIONS, PLUGIN_EXTENSIONS, UPLOAD_TYPES
+
+    assert set(PLUGIN_FORMATS) == set(PLUGIN_EXTENSIONS)
+    assert {"gif", "avif", "heic"} <= set(UPLOAD_TYPES)
+    assert set(readable_extensions()) <= set(PHOTO_EXTENSIONS + PLUGIN_EXTENSIONS)
+    with pytest.raises(DataError, match=r"\.gif") if ".gif" in readable_extensions() else pytest.raises(DataError):
+        scan_photos(Path(__file__).parent)  # no photos among the tests: the error lists what is searched for
+
+
+@pytest.mark.skipif(not SHIPPED.is_file(), reason="shipped weights not present")
+def test_torch_bf16_on_cpu_keeps_the_colors_of_fp32():
+    fp32 = Colorizer.load(SHIPPED, device="cpu", precision="fp32", color_strength=1.0)
+    bf16 = Colorizer.load(SHIPPED, device="cpu", precision="bf16", color_strength=1.0)
+    assert next(bf16.generator.parameters()).dtype == torch.bfloat16  # weights cast, not only autocast
+    for src in sorted(EXAMPLES_BW.glob("*.jpg"))[:2]:
+        with Image.open(src) as im:
+            image = im.convert("RGB").resize((160, 112))
+        a, b = (np.asarray(m.colorize(image), dtype=np.int16) for m in (fp32, bf16))
+        assert np.abs(a - b).mean() < 1.0 and np.percentile(np.abs(a - b), 99) <= 4, src.name
+
+
+def test_the_optimized_graph_is_kept_and_used_at_the_next_start(tiny, monkeypatch):
+    first = Colorizer.load(tiny, backend="onnx")
+    exports = list((tiny.parent / onnx_backend.CACHE_DIR).glob("tiny.*.onnx"))
+    optimized = [onnx_backend.optimized_file(p) for p in exports]
+    assert any(p.is_file() and p.stat().st_size > 0 for p in optimized)
+    monkeypatch.setattr(onnx_backend.OnnxNet, "_optimize", lambda *a: pytest.fail("optimized again"))
+    again = Colorizer.load(tiny, backend="onnx")
+    L = torch.rand(2, 1, 64, 96) * 2 - 1
+    assert (again.predict_ab(L) - first.predict_ab(L)).abs().max() < 1e-5
+    for p in optimized:  # a damaged one is set aside, and the export optimized again
+        p.write_bytes(b"not onnx")
+    monkeypatch.undo()
+    third = Colorizer.load(tiny, backend="onnx")
+    assert (third.predict_ab(L) - first.predict_ab(L)).abs().max() < 1e-5
+    assert any(p.is_file() and p.stat().st_size > 1000 for p in optimized)

@@ -14,6 +14,8 @@ From the repository root, as a module:
 
     python -m tools.benchmark --quick            # CPU, a few minutes
     python -m tools.benchmark --device cuda      # GPU: 256 px training, peak memory shown
+    python -m tools.benchmark --quick --train-variants              # what bf16, channels_last... give
+    python -m tools.benchmark --same-colors PHOTOS/                 # our training path vs fp32: val L1
 """
 from __future__ import annotations
 
@@ -99,33 +101,59 @@ class ReferenceDataset(torch.utils.data.Dataset):
         return lab[:1] / 50.0 - 1.0, lab[1:] / 110.0
 
 
-def train_speed(stage_name: str, reference: bool, files, a, device) -> tuple[float, float, float]:
-    """-> (seconds per photo end to end from JPEGs, seconds per photo model-only, peak GPU GiB)."""
-    from colorizer.data import PhotoDataset
+@dataclass
+class TrainPath:
+    """How a training step runs: the reference is fp32, NCHW, plain Adam; ours the defaults."""
+    precision: str  # "fp32" | "bf16" | "auto" (the device's default)
+    channels_last: bool = True
+    fused_adam: bool = True
+    compile: bool | None = None  # None: the default (CUDA only)
+
+    def label(self, device) -> str:
+        return (f"{resolve_precision(self.precision, device)}, {'channels_last' if self.channels_last else 'NCHW'}, "
+                f"{'fused' if self.fused_adam else 'plain'} Adam" + (", compiled" if self.compile else ""))
+
+
+REFERENCE = TrainPath("fp32", channels_last=False, fused_adam=False, compile=False)
+OURS = TrainPath("auto")
+
+
+def make_stage(stage_name: str, path: TrainPath, size: int, batch: int, device, seed: int = 0):
+    """A training stage (colorizer.training) on a resnet18 U-Net built from seed, run the way path says."""
     from colorizer.models import build_generator
     from colorizer.training.config import TrainConfig
     from colorizer.training.stages import STAGES
     from colorizer.training.tasks import Colorization
 
-    cfg = TrainConfig(stage=stage_name, size=a.train_size, batch_size=a.batch, lr=1e-4,
-                      compile=False if reference else None)
+    cfg = TrainConfig(stage=stage_name, size=size, batch_size=batch, lr=1e-4, compile=path.compile)
     task = Colorization()
-    precision = "fp32" if reference else resolve_precision("auto", device)
-    torch.manual_seed(0)
-    g = build_generator("resnet18", "none", a.train_size)
-    g = g.to(device) if reference else prepare(g, device)
+    precision = resolve_precision(path.precision, device)
+    torch.manual_seed(seed)
+    g = build_generator("resnet18", "none", size)
+    g = prepare(g, device) if path.channels_last else g.to(device)
     stage = STAGES[stage_name](cfg, task, g, device, precision, lambda m: m)
-    if reference:  # NCHW and the plain (per-parameter loop) Adam of the tutorial
-        parts = [stage.generator] + ([stage.discriminator] if stage_name == "gan" else [])
+    parts = [stage.generator] + ([stage.discriminator] if stage_name == "gan" else [])
+    if not path.channels_last:
         for m in parts:
             m.to(memory_format=torch.contiguous_format)
+    if not path.fused_adam:  # the tutorial's per-parameter loop
         stage.opt_g = torch.optim.Adam(stage.generator.parameters(), lr=1e-4, betas=cfg.betas, foreach=False)
         if stage_name == "gan":
             stage.opt_d = torch.optim.Adam(stage.discriminator.parameters(), lr=cfg.lr_d, betas=cfg.betas,
                                            foreach=False)
-        data = ReferenceDataset(files, a.train_size)
-    else:
-        data = PhotoDataset(files, a.train_size, train=True)
+    return stage, task
+
+
+def to_path(x: torch.Tensor, path: TrainPath) -> torch.Tensor:
+    return x.contiguous(memory_format=torch.channels_last if path.channels_last else torch.contiguous_format)
+
+
+def train_speed(stage_name: str, reference: bool, files, a, device) -> tuple[float, float, float]:
+    """-> (seconds per photo end to end from JPEGs, seconds per photo model-only, peak GPU GiB)."""
+    from colorizer.data import PhotoDataset
+
+    stage, task = make_stage(stage_name, REFERENCE if reference else OURS, a.train_size, a.batch, device)
+    data = ReferenceDataset(files, a.train_size) if reference else PhotoDataset(files, a.train_size, train=True)
     loader = torch.utils.data.DataLoader(data, batch_size=a.batch, shuffle=True, num_workers=a.workers,
                                          drop_last=True, persistent_workers=a.workers > 0,
                                          pin_memory=device.type == "cuda")
@@ -160,6 +188,70 @@ def train_speed(stage_name: str, reference: bool, files, a, device) -> tuple[flo
     e2e = (time.perf_counter() - t) / (a.steps * a.batch)
     peak = torch.cuda.max_memory_allocated() / 2**30 if device.type == "cuda" else 0.0
     return e2e, model_only, peak
+
+
+def model_only_speed(stage_name: str, path: TrainPath, a, device) -> float:
+    """Photos per second of training steps on one batch already on the device (no loading)."""
+    stage, task = make_stage(stage_name, path, a.train_size, a.batch, device)
+    stage.train()
+    x = to_path(torch.rand(a.batch, 1, a.train_size, a.train_size, device=device) * 2 - 1, path)
+    y = to_path((torch.rand(a.batch, 2, a.train_size, a.train_size, device=device) - 0.5) * 0.4, path)
+    for _ in range(a.warmup):
+        stage.step(x, y)
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(a.steps):
+        stage.step(x, y)
+    sync(device)
+    return a.steps * a.batch / (time.perf_counter() - t)
+
+
+TRAIN_VARIANTS = [REFERENCE, TrainPath("fp32", False), TrainPath("fp32"), TrainPath("bf16", False),
+                  TrainPath("bf16"), TrainPath("bf16", compile=True)]
+
+
+def train_variants(a, device) -> None:
+    """Stage 1, model only: what precision, layout, Adam and compile each give, against the reference."""
+    print(f"\n| stage 1 at {a.train_size} px, batch {a.batch}, model only | img/s | vs reference |")
+    print("|---|---|---|")
+    ref = None
+    for path in TRAIN_VARIANTS:
+        speed = model_only_speed("pretrain", path, a, device)
+        ref = ref or speed
+        print(f"| {path.label(device)} | {speed:.2f} | **{speed / ref:.2f}x** |", flush=True)
+
+
+def same_colors(folder: Path, a, device, steps: int = 30, size: int = 64, n_train: int = 480,
+                n_val: int = 64) -> tuple[float, float]:
+    """Validation L1 (normalised ab) after `steps` stage-1 steps, reference path and ours, from the same
+    initial weights and the same batches: -> (reference L1, ours L1)."""
+    from colorizer.data import PhotoDataset, split_files
+    from colorizer.images import list_photos
+
+    train, val = split_files(list_photos(folder), 0.2)
+    torch.manual_seed(0)
+    order = torch.randperm(len(train))[:min(n_train, steps * a.batch)].tolist()
+    train = PhotoDataset([train[i] for i in order], size, train=False)  # center crops: the same pixels twice
+    val = PhotoDataset(val[:n_val], size, train=False)
+    batches = [torch.stack([train[j] for j in range(i, i + a.batch)])
+               for i in range(0, len(train) - a.batch + 1, a.batch)]
+    val_batch = torch.stack([val[j] for j in range(len(val))])
+    out = []
+    for path in (REFERENCE, OURS):
+        stage, task = make_stage("pretrain", path, size, a.batch, device)
+        stage.train()
+        for i in range(steps):
+            x, y = task.split(batches[i % len(batches)], device, train=True)
+            stage.step(to_path(x, path), to_path(y, path))
+        stage.generator.eval()
+        with torch.no_grad():
+            x, y = task.split(val_batch, device)
+            pred = task.decode(stage.forward(to_path(x, path))).float().clamp(-1, 1)
+        out.append(torch.nn.functional.l1_loss(pred, y).item())
+        print(f"same colors: {path.label(device)}: validation L1 {out[-1]:.5f} after {steps} steps at {size} px "
+              f"({len(val)} photos)", flush=True)
+    print(f"same colors: ours vs reference {100 * (out[1] / out[0] - 1):+.2f}% (target within 2%)")
+    return out[0], out[1]
 
 
 # ---- colorizing ------------------------------------------------------------------------------
@@ -272,12 +364,19 @@ def main(argv=None) -> None:
     p.add_argument("--reps", type=int, default=None, help="model-only colorize repetitions")
     p.add_argument("--weights", default=str(ROOT / "weights" / "colorizer_gan.pt"))
     p.add_argument("--json", help="also write the rows here")
+    p.add_argument("--train-variants", action="store_true",
+                   help="only: stage 1 model-only img/s for each precision, layout, Adam and compile")
+    p.add_argument("--same-colors", metavar="PHOTOS", type=Path,
+                   help="only: validation L1 of our training path against fp32 after 30 steps at 64 px, "
+                        "same init and batches, on photos from this folder")
     p.add_argument("--reference-command", nargs=2, metavar=("SRC", "OUT"), help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.reference_command:
         return reference_command(*a.reference_command, a.weights)
     device = pick_device(a.device)
     gpu = device.type == "cuda"
+    if gpu and not torch.cuda.is_available():
+        raise SystemExit(f"--device {a.device}: no CUDA GPU here")
     a.photos = a.photos or (16 if a.quick else 48)
     a.train_size = a.train_size or (256 if gpu else 128)
     a.steps = a.steps or (2 if a.quick else 10)
@@ -287,6 +386,12 @@ def main(argv=None) -> None:
     name = torch.cuda.get_device_name(device) if gpu else f"CPU, {torch.get_num_threads()} threads"
     print(f"{name}; torch {torch.__version__}; {a.photos} photos 500x500; training {a.train_size} px batch {a.batch}, "
           f"{a.steps} timed steps; ours: {resolve_precision('auto', device)}", flush=True)
+    if a.train_variants or a.same_colors:
+        if a.train_variants:
+            train_variants(a, device)
+        if a.same_colors:
+            same_colors(a.same_colors, a, device)
+        return
     rows, peaks = [], []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
