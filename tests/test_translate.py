@@ -171,15 +171,15 @@ def test_api_post_serves_paired_weights(both, tmp_path):
         assert [x["filename"] for x in listed] == ["sketch_translated.png"]
 
 
-def test_page_and_api_colorizer_runs_onnx_and_matches_torch(both):
-    """app_logic.load (the page's and the API's loader) takes onnxruntime on the CPU, as the CLI does;
-    its colors are torch's (fp32) within 1e-2."""
+def test_page_and_api_colorizer_runs_torch_and_matches_fp32(both):
+    """app_logic.load (the page's and the API's loader) takes torch, bf16 on this CPU (they load once:
+    faster per photo than onnxruntime); its colors are fp32's within bf16's rounding."""
     holder = ModelHolder(both / "colorizer_gan.pt", device="cpu")
     served = holder.get()
-    assert served.backend == "onnx"
+    assert served.backend == "torch"
     torch_model = Colorizer.load(both / "colorizer_gan.pt", device="cpu", precision="fp32", backend="torch")
     L_full, L_small = torch_model.prepare(Image.open(BW_PHOTO), render_size=64)
     ab = torch_model.predict_ab(L_small)
     diff = (served.predict_ab(L_small) - ab).abs().max().item()
-    assert diff < 1e-2 and ab.abs().max() > 0.05, (diff, ab.abs().max())  # colors, and the same ones
+    assert diff < 5e-2 and ab.abs().max() > 0.05, (diff, ab.abs().max())  # colors, and the same ones
     assert served.colorize(Image.open(BW_PHOTO)).size == (618, 409)
