@@ -367,7 +367,7 @@ def main(argv=None) -> int:
                                     "short side at the size the weights were trained at, and the output resized "
                                     "back. Colorizer weights are for `colorize`.",
                         epilog="Examples:\n  python -m colorizer translate sketch.png -o photo.png "
-                               "--weights weights/sketch2photo.pt\n"
+                               "--weights sketch2photo.pt\n"
                                "  python -m colorizer translate sketches/ -o translated/",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tr.add_argument("inputs", nargs="+", help="images or folders")

@@ -1,6 +1,6 @@
 """Paired weights on held-out A|B pairs, laid out input | output | target: one sheet (sheets.make_grid).
 
-    python -m tools.paired_grid PAIRS --weights weights/sketch2photo.pt --out docs/paired_sketch2photo_grid.jpg
+    python -m tools.paired_grid PAIRS --weights sketch2photo.pt --out docs/paired_sketch2photo_grid.jpg
 
 PAIRS: a folder of A|B files (`python -m colorizer make-sketches` of photos never trained on); the
 weights' direction says which half is the input. --per-prefix N takes the first N files of each name
