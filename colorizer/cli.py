@@ -92,23 +92,31 @@ class Plan(NamedTuple):
     renamed: list[tuple[Path, Path]]       # (photo, destination) given a suffix: its plain name was taken
 
 
-def _colorize_targets(inputs: list[str]) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
+def _colorize_targets(inputs: list[str], out_folder: Path | None = None
+                      ) -> tuple[list[tuple[Path, Path]], list[tuple[Path, str]]]:
     """(input file, path relative to its root) for files and folders given on the command line, each
-    file once; and the files in those folders that are not opened, with their reasons."""
+    file once; and the files in those folders that are not opened, with their reasons. Photos found
+    inside out_folder when it is a folder below one given (`colorize scans/ -o scans/colorized/`:
+    an earlier run's results) are left out, with one line saying how many."""
     from .images import list_folder
 
     missing = [item for item in inputs if not Path(item).exists()]
     if missing:
         raise PlanError(f"no such file or folder: {', '.join(missing)}")
-    pairs, skipped, seen = [], [], set()
+    results = out_folder.resolve() if out_folder is not None else None
+    pairs, skipped, seen, earlier = [], [], set(), 0
     for item in inputs:
         p = Path(item)
         listing = list_folder(p) if p.is_dir() else None
         for f in (listing.photos if listing else [p]):
-            if f.resolve() not in seen:  # a file given twice, or also inside a folder given, is done once
+            if listing and results is not None and results != p.resolve() and f.resolve().is_relative_to(results):
+                earlier += 1
+            elif f.resolve() not in seen:  # a file given twice, or also inside a folder given, is done once
                 seen.add(f.resolve())
                 pairs.append((f, f.relative_to(p) if listing else Path(p.name)))
         skipped += listing.skipped if listing else []
+    if earlier:
+        skipped.append((out_folder, f"{earlier} photo(s) inside the output folder left out (earlier results)"))
     return pairs, skipped
 
 
@@ -140,8 +148,9 @@ def plan_outputs(inputs: list[str], output: str | None, fmt: str = "png", defaul
     from .pipeline import FORMATS
 
     result_name = namer or result_name
-    pairs, skipped = _colorize_targets(inputs)
     out = Path(output) if output else Path(default_out)
+    out_is_folder = out.is_dir() or out.suffix.lower() not in PHOTO_EXTENSIONS
+    pairs, skipped = _colorize_targets(inputs, out if out_is_folder else None)
     if out.is_file() and any(os.path.samefile(out, src) for src, _ in pairs):
         raise PlanError(f"-o {out} is one of the photos given: it would be overwritten; name another file or folder")
     single = len(pairs) == 1 and not Path(inputs[0]).is_dir()

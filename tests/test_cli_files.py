@@ -159,3 +159,19 @@ def test_a_folder_names_what_it_skips_and_notes_animations(tmp_path, tiny_weight
     assert ".DS_Store" not in captured.err
     assert f"Wrote 2 colorized photo(s) to {out}; 1 skipped" in captured.out
     assert sorted(p.name for p in out.iterdir()) == ["moving_color.png", "still_color.png"]
+
+
+def test_output_folder_inside_the_input_folder_is_not_read_again(tmp_path, tiny_weights, capsys):  # noqa: F811
+    """`colorize scans/ -o scans/colorized/` twice: the second run colorizes the two scans again,
+    not the first run's results, and says it left them out."""
+    scans = tmp_path / "scans"
+    scans.mkdir()
+    random_color_image(40, 32, seed=1).save(scans / "a.jpg")
+    random_color_image(24, 48, seed=2).save(scans / "b.png")
+    out = scans / "colorized"
+    for run in (1, 2):
+        assert main(["colorize", str(scans), "-o", str(out), "--weights", str(tiny_weights), *FAST]) == 0
+        captured = capsys.readouterr()
+        assert f"Wrote 2 colorized photo(s) to {out}" in captured.out, (run, captured.out)
+    assert f"skipped: {out}: 2 photo(s) inside the output folder left out (earlier results)" in captured.err
+    assert sorted(p.name for p in out.iterdir()) == ["a_color.png", "b_color.png"]
