@@ -8,17 +8,17 @@ Two kinds of file, both plain `torch.save` dicts that load with `weights_only=Tr
 from __future__ import annotations
 
 import glob
-import os
 import pickle
 import re
 import shutil
-import tempfile
 import threading
 import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
+
+from .files import atomic_path
 
 FORMAT = "colorizer-weights"
 CHECKPOINT_FORMAT = "colorizer-checkpoint"
@@ -48,7 +48,6 @@ def atomic_save(obj, path: str | Path) -> Path:
     """torch.save to a temp file in the same folder, then rename: never a half-written file.
     Raises SaveError naming the file when it cannot be written; the temp file is removed."""
     path = Path(path)
-    tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as err:
@@ -56,18 +55,12 @@ def atomic_save(obj, path: str | Path) -> Path:
     except OSError as err:
         raise SaveError(f"{path}: its folder cannot be made ({err.strerror or err})") from err
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        os.close(fd)
-        torch.save(obj, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; weights are ordinary files
-        os.replace(tmp, path)
+        with atomic_path(path) as tmp:
+            torch.save(obj, tmp)
     except (OSError, RuntimeError) as err:  # torch.save reports a full disk as a RuntimeError
         reason = err.strerror if isinstance(err, OSError) and err.strerror else \
             f"the write failed with {free_space(path.parent) / 1e6:.0f} MB free on its disk"
         raise SaveError(f"{path}: could not be written ({reason})") from err
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.remove(tmp)
     return path
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .files import write_atomic
+
 META_KEY = "colorizer_meta"
 OPSET = 17
 MULTIPLE = 32  # the U-Net's input height and width must be multiples of this (infer.render_shape)
@@ -53,7 +55,7 @@ def export(generator, meta: dict, dest: str | Path | None = None) -> bytes | Pat
     data = _with_meta(buffer.getvalue(), meta)
     if dest is None:
         return data
-    return _atomic_write(Path(dest), data)
+    return write_atomic(dest, data)
 
 
 def _with_meta(data: bytes, meta: dict) -> bytes:
@@ -63,20 +65,6 @@ def _with_meta(data: bytes, meta: dict) -> bytes:
     entry = model.metadata_props.add()
     entry.key, entry.value = META_KEY, json.dumps(meta, default=str)
     return model.SerializeToString()
-
-
-def _atomic_write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
 
 
 def _options(ort, optimized: bool = False, save: Path | None = None):

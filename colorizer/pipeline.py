@@ -18,6 +18,7 @@ from typing import Iterable, Iterator
 import torch
 from PIL import Image
 
+from .files import atomic_path
 from .images import Photo, PhotoError, read_photo
 
 FORMATS = {"png": ".png", "jpg": ".jpg", "webp": ".webp"}
@@ -36,17 +37,17 @@ class Result:
 
 
 def save_image(image: Image.Image, dest: Path, quality: int = DEFAULT_QUALITY) -> None:
-    """Write by dest's suffix: PNG at a fast compression level, JPEG and WebP at quality; others as Pillow does."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    """Write by dest's suffix, all or nothing (files.atomic_path: a run cut short leaves no half
+    image under the result's name): PNG at a fast compression level, JPEG and WebP at quality;
+    others as Pillow does."""
     suffix = dest.suffix.lower()
-    if suffix == ".png":
-        image.save(dest, format="PNG", compress_level=PNG_LEVEL)
-    elif suffix in (".jpg", ".jpeg"):
-        image.save(dest, format="JPEG", quality=quality)
-    elif suffix == ".webp":
-        image.save(dest, format="WEBP", quality=quality)
-    else:
-        image.save(dest)
+    options = {".png": {"compress_level": PNG_LEVEL}, ".jpg": {"quality": quality}, ".jpeg": {"quality": quality},
+               ".webp": {"quality": quality}}.get(suffix, {})
+    kind = Image.registered_extensions().get(suffix)
+    if kind is None:
+        raise ValueError(f"{dest}: not an image type Pillow writes ({suffix or 'no suffix'})")
+    with atomic_path(dest) as tmp:
+        image.save(tmp, format=kind, **options)
 
 
 @dataclass

@@ -175,3 +175,24 @@ def test_output_folder_inside_the_input_folder_is_not_read_again(tmp_path, tiny_
         assert f"Wrote 2 colorized photo(s) to {out}" in captured.out, (run, captured.out)
     assert f"skipped: {out}: 2 photo(s) inside the output folder left out (earlier results)" in captured.err
     assert sorted(p.name for p in out.iterdir()) == ["a_color.png", "b_color.png"]
+
+
+def test_a_result_is_written_whole_or_not_at_all(tmp_path, monkeypatch):
+    """A write cut short (here: the rename that completes it fails) leaves no file under the
+    result's name and no temp file beside it; an earlier result there stays as it was."""
+    from colorizer import files
+
+    dest = tmp_path / "out" / "x_color.png"
+    dest.parent.mkdir()
+    dest.write_bytes(b"an earlier result")
+
+    def crash(src, dst):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr(files.os, "replace", crash)
+    with pytest.raises(OSError):
+        pipeline.save_image(random_color_image(16, 16), dest)
+    monkeypatch.undo()
+    assert [p.name for p in dest.parent.iterdir()] == ["x_color.png"] and dest.read_bytes() == b"an earlier result"
+    pipeline.save_image(random_color_image(16, 16), dest.with_suffix(".webp"))
+    with Image.open(dest.with_suffix(".webp")) as im:
+        assert im.format == "WEBP" and im.size == (16, 16)

@@ -13,6 +13,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
+from colorizer import files as files_module
 from colorizer.serving import store as store_module
 from colorizer.serving.api import create_app
 from colorizer.serving.config import ServeConfig
@@ -83,7 +84,7 @@ def test_writes_are_atomic_and_leftovers_are_cleared(tmp_path, monkeypatch):
 
     def crash(src, dst):
         raise OSError(errno.EIO, "simulated crash")
-    monkeypatch.setattr(store_module.os, "replace", crash)
+    monkeypatch.setattr(files_module.os, "replace", crash)  # the rename that completes a write
     with pytest.raises(OSError):
         store.add("a", "a.png", 1, 1, 0.1, b"png")
     monkeypatch.undo()

@@ -10,13 +10,14 @@ Nothing here is held in memory between calls: each call opens its own connection
 from __future__ import annotations
 
 import dataclasses
-import os
 import secrets
 import sqlite3
 import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from ..files import write_atomic
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (
@@ -112,20 +113,6 @@ def _result(row: sqlite3.Row) -> Result:
     return Result(*(row[k] for k in ("id", "user_id", "filename", "width", "height", "seconds", "bytes", "created")))
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """data -> path, all or nothing: a temp file beside it, flushed to disk, then renamed."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 class ResultStore:
     """Results per user on disk; see the module's docstring. Limits: per_user_count and
     per_user_bytes for one user, total_count and total_bytes for all; the oldest go first."""
@@ -152,7 +139,7 @@ class ResultStore:
         many files were removed. StoreError, naming the folder, when it cannot be used."""
         try:
             self.png_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.png_dir / ".write_check", b"")
+            write_atomic(self.png_dir / ".write_check", b"", fsync=True)
             (self.png_dir / ".write_check").unlink()
         except OSError as err:
             raise StoreError(f"{self.png_dir}: results cannot be written there ({err.strerror or err})") from None
@@ -178,7 +165,7 @@ class ResultStore:
             return dataclasses.replace(item, kept=False)
         self.png_dir.mkdir(parents=True, exist_ok=True)
         path = self._file(item.id)
-        write_atomic(path, png)
+        write_atomic(path, png, fsync=True)
         try:
             with connect(self.db_path) as conn, transaction(conn):
                 conn.execute("INSERT INTO results (id, user_id, filename, width, height, seconds, bytes, created) "
