@@ -48,6 +48,13 @@ def resolve_data(data: str) -> Path:
     return path
 
 
+def skipped_line(bad: list[tuple[Path, str]], total: int, what: str, folder) -> str:
+    """The one summary line for files skipped while scanning a folder: the first ten named with why."""
+    shown = ", ".join(f"{f.name} ({r})" for f, r in bad[:10])
+    more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
+    return f"Skipped {len(bad)} of {total} {what} under {folder}: {shown}{more}"
+
+
 def scan_photos(folder: str | Path, workers: int = 8, log=print) -> list[Path]:
     """Usable color photos under folder; skipped ones are reported in one summary line."""
     files = list_photos(folder)
@@ -58,9 +65,7 @@ def scan_photos(folder: str | Path, workers: int = 8, log=print) -> list[Path]:
     good = [f for f, r in zip(files, reasons) if r is None]
     bad = [(f, r) for f, r in zip(files, reasons) if r is not None]
     if bad:
-        shown = ", ".join(f"{f.name} ({r})" for f, r in bad[:10])
-        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
-        log(f"Skipped {len(bad)} of {len(files)} files under {folder}: {shown}{more}")
+        log(skipped_line(bad, len(files), "files", folder))
     if not good:
         raise DataError(f"None of the {len(files)} files under {folder} is a readable color photo")
     return good

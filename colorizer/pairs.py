@@ -22,8 +22,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from .data import DataError, _seed_worker
-from .images import PhotoError, list_photos, open_image, to_rgb
+from .data import DataError, _seed_worker, skipped_line
+from .images import PhotoError, list_photos, open_image, readable_extensions, to_rgb
 
 DIRECTIONS = ("AtoB", "BtoA")
 
@@ -84,16 +84,14 @@ def scan_pairs(folder: str | Path, folder_b: str | Path | None = None, workers: 
     else:
         pairs, bad = _match(folder, Path(folder_b))
     if not pairs and not bad:
-        raise DataError(f"No images (.jpg .png .webp .bmp .tiff) found under {folder}")
+        raise DataError(f"No images ({' '.join(readable_extensions())}) found under {folder}")
     total = len(pairs) + len(bad)
     with ThreadPoolExecutor(max_workers=workers) as pool:
         problems = list(pool.map(_problem, pairs))
     bad += [found for found in problems if found]
     good = [p for p, found in zip(pairs, problems) if found is None]
     if bad:
-        shown = ", ".join(f"{f.name} ({r})" for f, r in bad[:10])
-        more = f" and {len(bad) - 10} more" if len(bad) > 10 else ""
-        log(f"Skipped {len(bad)} of {total} pairs under {folder}: {shown}{more}")
+        log(skipped_line(bad, total, "pairs", folder))
     if not good:
         raise DataError(f"None of the files under {folder} gives a usable image pair")
     return good
