@@ -324,6 +324,15 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_output_flags(p: argparse.ArgumentParser, what: str) -> None:
+    """--format, --quality and --batch-size: how a folder's results are written (colorize, translate)."""
+    p.add_argument("--format", default="png", choices=["png", "jpg", "webp"],
+                   help="file type written into a folder (default %(default)s: lossless, fast compression)")
+    p.add_argument("--quality", type=quality, default=90, help="jpg and webp quality, 1..100 (default %(default)s)")
+    p.add_argument("--batch-size", type=positive_int, default=8,
+                   help=f"{what} of one render shape per network call (default %(default)s)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorizer",
                                      description="Colorize black-and-white photos, translate images with paired (pix2pix) weights, "
@@ -363,11 +372,7 @@ def main(argv=None) -> int:
     c.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
                    help="onnx: onnxruntime on the CPU (the .pt weights are exported once, into .onnx/ beside "
                         "them); auto: onnx on the CPU, torch on a GPU (default; see README, Speed)")
-    c.add_argument("--format", default="png", choices=["png", "jpg", "webp"],
-                   help="file type written into a folder (default %(default)s: lossless, fast compression)")
-    c.add_argument("--quality", type=quality, default=90, help="jpg and webp quality, 1..100 (default %(default)s)")
-    c.add_argument("--batch-size", type=positive_int, default=8,
-                   help="photos of one render shape per network call (default %(default)s)")
+    add_output_flags(c, "photos")
     c.set_defaults(func=colorize_command)
 
     tr = sub.add_parser("translate", help="run paired (pix2pix) weights on images: sketch -> photo, ...",
@@ -389,11 +394,7 @@ def main(argv=None) -> int:
                     help="short side the network runs at (default: the size the weights were trained at)")
     tr.add_argument("--device", default="auto")
     tr.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
-    tr.add_argument("--format", default="png", choices=["png", "jpg", "webp"],
-                    help="file type written into a folder (default %(default)s)")
-    tr.add_argument("--quality", type=quality, default=90, help="jpg and webp quality, 1..100 (default %(default)s)")
-    tr.add_argument("--batch-size", type=positive_int, default=8,
-                    help="images of one shape per network call (default %(default)s)")
+    add_output_flags(tr, "images")
     tr.set_defaults(func=translate_command)
 
     x = sub.add_parser("export-onnx", help="write weights as an ONNX model (onnxruntime)",
