@@ -65,7 +65,7 @@ def _existing(path: str | Path, why: str = "") -> Path:
 
 
 def resolve_weights(weights: str | Path | None = None, weights_dir: str | Path | None = None,
-                    ranked: list[Path] | None = None) -> Path:
+                    ranked: list[Path] | None = None, task: str | None = None) -> Path:
     """The weights file to use, the same rule for the CLI, the page and the API:
 
     1. weights, when given (--weights, or an argument);
@@ -75,13 +75,14 @@ def resolve_weights(weights: str | Path | None = None, weights_dir: str | Path |
     says what to run).
 
     ranked: that folder's files already ranked (the page has read them), to skip reading them again.
+    task: in the folder, only weights that serve it (checkpoint.task_of; None: either kind).
     """
     if weights:
         return _existing(weights)
     if os.environ.get(WEIGHTS_ENV):
         return _existing(os.environ[WEIGHTS_ENV], f" (set by {WEIGHTS_ENV})")
     folder = weights_folder(weights_dir)
-    found = find_weights(folder) if ranked is None else ranked
+    found = find_weights(folder, task) if ranked is None else ranked
     if not found:
         raise WeightsError(no_weights_message(folder))
     return found[0]
@@ -288,7 +289,7 @@ class Colorizer:
         backend: "torch", "onnx" (onnxruntime, CPU) or "auto" (device.resolve_backend). A .onnx
         weights file (export-onnx) always runs on onnx, with the color strength baked into it.
         """
-        path = resolve_weights(weights, weights_dir)
+        path = resolve_weights(weights, weights_dir, task=COLORIZE)  # a folder of paired weights alone: none here
         dev = pick_device(device)
         if path.suffix.lower() == ".onnx":
             net, meta = _onnx_file(path, color_strength, base_weights)

@@ -183,3 +183,17 @@ def test_page_and_api_colorizer_runs_torch_and_matches_fp32(both):
     diff = (served.predict_ab(L_small) - ab).abs().max().item()
     assert diff < 5e-2 and ab.abs().max() > 0.05, (diff, ab.abs().max())  # colors, and the same ones
     assert served.colorize(Image.open(BW_PHOTO)).size == (618, 409)
+
+
+def test_colorize_in_a_folder_of_paired_weights_alone_says_none_are_colorizers(tmp_path, capsys):
+    """With no --weights, colorize looks for colorizer weights only: paired ones are not picked up
+    (and then refused); the one line says there are no colorizer weights and what to run."""
+    folder = tmp_path / "weights"
+    folder.mkdir()
+    tiny_paired(folder)
+    photo = tmp_path / "old.jpg"
+    random_color_image(40, 32).save(photo)
+    assert main(["colorize", str(photo), "-o", str(tmp_path / "out"), "--weights-dir", str(folder)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: No colorizer weights found in {folder}/. Train them with `python pretrain.py` " \
+                  f"(stage 1) and `python train_gan.py` (stage 2), or pass --weights PATH.", err
