@@ -197,3 +197,27 @@ def test_colorize_in_a_folder_of_paired_weights_alone_says_none_are_colorizers(t
     err = capsys.readouterr().err.strip()
     assert err == f"error: No colorizer weights found in {folder}/. Train them with `python pretrain.py` " \
                   f"(stage 1) and `python train_gan.py` (stage 2), or pass --weights PATH.", err
+
+
+SHIPPED_PAIRED = Path(__file__).resolve().parents[1] / "weights" / "sketch2photo.pt"
+
+
+@pytest.mark.skipif(not SHIPPED_PAIRED.is_file(), reason="no shipped paired weights in this checkout")
+def test_shipped_sketch2photo_follows_the_lines(tmp_path):
+    """The shipped sketch -> photo weights turn a sketch made as their training pairs were into a
+    color image of its size, not one flat color, and one that depends on the lines drawn: two
+    different sketches give different images (an untrained or collapsed model draws the same
+    layout whatever it is given)."""
+    from colorizer.sketches import make_pair
+
+    model = Translator.load(SHIPPED_PAIRED, device="cpu", precision="fp32")
+    outs = []
+    for photo in sorted(EXAMPLES_BW.parent.glob("color/*"))[:2]:
+        drawn = make_pair(Image.open(photo), 80, "dog").crop((0, 0, 80, 80))  # as the training pairs
+        out = model.translate(drawn)
+        assert out.size == drawn.size and out.mode == "RGB"
+        arr = np.asarray(out, dtype=np.float64)
+        assert np.abs(arr - arr.mean((0, 1))).mean() > 5  # not one flat color
+        assert np.ptp(arr.mean(2) - arr.min(2)) > 10  # some color, not only gray
+        outs.append(arr)
+    assert np.abs(outs[0] - outs[1]).mean() > 10
