@@ -65,6 +65,9 @@ def test_two_workers_see_the_same_results(tmp_path):
             with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {key}"}) as c:
                 return c.get("/health").json()["pid"], [x["id"] for x in c.get("/results/alice").json()]
 
+        deadline = time.monotonic() + 60  # the first worker answers before the second has started
+        while len({look(0)[0] for _ in range(8)}) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
         with ThreadPoolExecutor(8) as pool:
             seen = list(pool.map(look, range(48)))
             assert {tuple(ids) for _, ids in seen} == {tuple(r.id for r in written)}
