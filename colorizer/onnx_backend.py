@@ -18,13 +18,12 @@ import hashlib
 import io
 import json
 import os
-import tempfile
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from .files import write_atomic
+from .files import atomic_path, write_atomic
 
 META_KEY = "colorizer_meta"
 OPSET = 17
@@ -96,6 +95,10 @@ def machine_key() -> str:
     return hashlib.sha1(f"{ort.__version__} {platform.machine()} {flags}".encode()).hexdigest()[:8]
 
 
+class _NotSaved(Exception):
+    """onnxruntime wrote no optimized graph: nothing to keep."""
+
+
 class OnnxNet:
     """An onnxruntime session on the CPU: normalised L (B, 1, h, w), float32 -> the generator's output.
 
@@ -126,29 +129,23 @@ class OnnxNet:
         self.input = self.session.get_inputs()[0].name
 
     def _optimize(self, ort, model, optimized: Path | None):
-        """A session on model, its optimized graph saved to optimized when given and writable."""
-        tmp = None
+        """A session on model, its optimized graph saved to optimized (files.atomic_path) when given
+        and writable; when it cannot be saved (a full disk, a read-only folder), a session all the same."""
         if optimized is not None:
+            session = None
             try:
-                fd, tmp = tempfile.mkstemp(prefix=f".{optimized.name}.", suffix=".tmp", dir=optimized.parent)
-                os.close(fd)
-            except OSError:
-                tmp = None
+                with atomic_path(optimized) as tmp:
+                    session = ort.InferenceSession(model, _options(ort, save=tmp), providers=["CPUExecutionProvider"])
+                    if tmp.stat().st_size == 0:
+                        raise _NotSaved
+            except Exception:  # noqa: BLE001 - onnxruntime raises its own types; saving is optional
+                pass
+            if session is not None:
+                return session
         try:
-            for save in ([Path(tmp)] if tmp else []) + [None]:  # not saved (a full disk): a session all the same
-                try:
-                    session = ort.InferenceSession(model, _options(ort, save=save), providers=["CPUExecutionProvider"])
-                    break
-                except Exception as err:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
-                    failed = err
-            else:
-                raise OnnxError(f"{self.name}: not a usable ONNX model ({failed.__class__.__name__})") from None
-            if save is not None and os.path.getsize(tmp) > 0:
-                os.replace(tmp, optimized)
-            return session
-        finally:
-            if tmp and os.path.exists(tmp):
-                os.remove(tmp)
+            return ort.InferenceSession(model, _options(ort), providers=["CPUExecutionProvider"])
+        except Exception as err:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
+            raise OnnxError(f"{self.name}: not a usable ONNX model ({err.__class__.__name__})") from None
 
     def __call__(self, L: np.ndarray) -> np.ndarray:
         h, w = L.shape[-2:]

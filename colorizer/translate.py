@@ -128,8 +128,6 @@ class Translator:
             out = self.generator(to_input(x, self.device))
         return out.float().clamp(-1, 1).cpu()
 
-    predict = predict_ab
-
     @torch.inference_mode()
     def finish(self, shape: tuple[int, int, int, int], y: torch.Tensor, saturation: float = 1.0) -> Image.Image:
         """The output (1, 3, H, W) -> RGB PIL image at the input's size (the padding cut off).
