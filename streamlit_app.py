@@ -97,7 +97,7 @@ except WeightsError as err:
     st.error(f"These weights could not be loaded: {err}")
     st.stop()
 runs_on = "onnxruntime" if model.backend == "onnx" else model.precision
-st.sidebar.caption(f"Model on {model.device.type} ({runs_on}); photos: {ACCEPTED}.")
+st.sidebar.caption(f"Model on {model.device} ({runs_on}); photos: {ACCEPTED}.")
 verb, made = ("translate", "Output") if paired else ("colorize", "Colorized")
 
 uploads = st.file_uploader(f"Photos ({ACCEPTED})", type=list(UPLOAD_TYPES),

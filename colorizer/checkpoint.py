@@ -4,19 +4,25 @@ Two kinds of file, both plain `torch.save` dicts that load with `weights_only=Tr
 - weights (`weights/*.pt`): {"format": "colorizer-weights", "meta": {...}, "generator": state_dict}
 - resume checkpoints (`runs/NAME/last.pt`): the above plus the discriminator, both optimizers'
   state and the loss history, so `--resume` continues exactly where training stopped.
+
+torch is imported when a file is saved or its tensors loaded, not to read metadata: `read_meta`
+unpickles the file's small data.pkl with every tensor left out (`_peek`), which needs no torch
+(importing it is half of a one-photo command: README, Speed). A file it cannot read that way goes
+through torch.load, which gives the reason.
 """
 from __future__ import annotations
 
+import collections
 import glob
+import io
 import pickle
 import re
 import shutil
 import threading
 import warnings
+import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
-
-import torch
 
 from .files import atomic_path
 
@@ -54,6 +60,8 @@ def atomic_save(obj, path: str | Path) -> Path:
         raise SaveError(f"{path}: its folder cannot be made (a file stands in the way)") from err
     except OSError as err:
         raise SaveError(f"{path}: its folder cannot be made ({err.strerror or err})") from err
+    import torch
+
     try:
         with atomic_path(path) as tmp:
             torch.save(obj, tmp)
@@ -99,6 +107,8 @@ def save_weights(path: str | Path, generator_state: dict, meta: dict, half: bool
 def _load(path: str | Path, expected: tuple[str, ...], mmap: bool = False) -> dict:
     """The file's dict, checked to be of one of the expected formats (read once). mmap: tensors are
     mapped, not read (for the metadata alone: a 124 MB file then costs milliseconds, not seconds)."""
+    import torch
+
     path = Path(path)
     if not path.is_file():
         raise WeightsError(f"{path}: no such weights file")
@@ -144,8 +154,44 @@ def load_checkpoint(path: str | Path) -> dict:
 
 
 def read_meta(path: str | Path) -> dict:
-    """The metadata of a weights file or resume checkpoint, without reading its tensors."""
-    return dict(_load(path, (FORMAT, CHECKPOINT_FORMAT), mmap=True)["meta"])
+    """The metadata of a weights file or resume checkpoint, without reading its tensors (nor importing
+    torch, for the files this project writes: _peek)."""
+    expected = (FORMAT, CHECKPOINT_FORMAT)
+    obj = _peek(path)
+    if not (isinstance(obj, dict) and obj.get("format") in expected and isinstance(obj.get("meta"), dict)):
+        obj = _load(path, expected, mmap=True)  # torch says what is wrong with it (or reads an older layout)
+    return dict(obj["meta"])
+
+
+class _WithoutTensors(pickle.Unpickler):
+    """Unpickles the data.pkl of a torch.save zip file with each tensor and storage as None. Only
+    collections.OrderedDict and torch's own names (which become a function doing nothing) may be named:
+    nothing in the file is run. Anything else is refused, as torch.load(weights_only=True) would."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) == ("collections", "OrderedDict"):
+            return collections.OrderedDict
+        if module == "torch" or module.startswith("torch."):
+            return _nothing
+        raise pickle.UnpicklingError(f"GLOBAL {module}.{name}")
+
+    def persistent_load(self, pid):
+        return None
+
+
+def _nothing(*args, **kwargs) -> None:
+    return None
+
+
+def _peek(path: str | Path) -> object | None:
+    """The object in a torch.save zip file with its tensors as None; None when the file is not one
+    that reads this way (a missing or damaged file, another layout, a refused name)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith("/data.pkl") and n.count("/") == 1)
+            return _WithoutTensors(io.BytesIO(archive.read(name))).load()
+    except Exception:  # noqa: BLE001 - whatever it is, torch.load then reads it or says why not
+        return None
 
 
 # ---- what weights serve: the task in their metadata -----------------------------------------

@@ -48,18 +48,18 @@ def to_input(x: torch.Tensor, device: torch.device) -> torch.Tensor:
     return x.contiguous(memory_format=torch.channels_last) if device.type in ("cpu", "cuda") and x.dim() == 4 else x
 
 
-BACKENDS = ("auto", "torch", "onnx")
+class TorchNet:
+    """A torch generator as the colorizer's network call (infer.Colorizer.net, as onnx_backend.OnnxNet):
+    numpy normalised L (B, 1, h, w), float32 -> the generator's output, float32 numpy."""
 
+    backend = "torch"
 
-def resolve_backend(backend: str, device: torch.device) -> str:
-    """"auto" -> "onnx" on the CPU when onnxruntime is installed (faster there than torch in fp32 or bf16:
-    README, Speed), else "torch" (GPUs, Apple MPS)."""
-    if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, not {backend!r}")
-    if backend != "auto":
-        return backend
-    if device.type != "cpu":
-        return "torch"
-    import importlib.util
+    def __init__(self, generator: torch.nn.Module, device: torch.device, precision: str = "fp32"):
+        self.generator, self.torch_device, self.precision = generator, device, precision
+        self.device = str(device)
 
-    return "onnx" if importlib.util.find_spec("onnxruntime") is not None else "torch"
+    @torch.inference_mode()
+    def __call__(self, L) -> "np.ndarray":
+        with autocast(self.torch_device, self.precision):
+            out = self.generator(to_input(torch.from_numpy(L), self.torch_device))
+        return out.float().cpu().numpy()

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .limits import MAX_PIXELS, PHOTO_EXTENSIONS
@@ -239,12 +238,14 @@ def is_grayscale(img: Image.Image, tolerance: float = 2.0) -> bool:
     return float(spread.mean()) <= tolerance
 
 
-def to_tensor(image: Image.Image) -> torch.Tensor:
+def to_tensor(image: Image.Image) -> "torch.Tensor":
     """PIL image (any mode) -> RGB float tensor (1, 3, H, W) in [0, 1]."""
+    import torch  # here, not at the top: colorizing photos needs no torch (infer.py)
+
     return torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)[None].float() / 255.0
 
 
-def to_pil(rgb: torch.Tensor) -> Image.Image:
+def to_pil(rgb: "torch.Tensor") -> Image.Image:
     """RGB tensor (1, 3, H, W) or (3, H, W) in [0, 1] -> 8-bit RGB PIL image (rounded, clipped)."""
     if rgb.dim() == 4:
         rgb = rgb[0]

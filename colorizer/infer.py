@@ -18,30 +18,29 @@ stage 2. The partner is found by the metadata stage 2 keeps of its start (meta["
 Heads: weights predict ab directly (meta["head"] "ab", or no head: the older files) or one logit
 per ab bin ("classes", color_classes.py), decoded by the annealed mean at a temperature.
 
-Backends: "torch" (the generator as a torch module, in bf16 where it pays: weights cast on the CPU,
-autocast on GPUs) or "onnx"
-(onnxruntime on the CPU, onnx_backend.py: .onnx files made by `export-onnx`, or .pt weights exported
-once and cached beside them). Many photos: `prepare` each (decode-side work, safe in threads), run
-`predict_ab` on a batch of one render shape, `finish` each (full-size color, safe in threads).
+Backends (backend.py): "torch" (device.TorchNet: the generator as a torch module, in bf16 where it
+pays: weights cast on the CPU, autocast on GPUs) or "onnx" (onnx_backend.OnnxNet: onnxruntime on the
+CPU, .onnx files made by `export-onnx`, or .pt weights exported once and cached beside them). Both
+are a call from numpy to numpy, and everything around the network is numpy (color.py), so the onnx
+path with a cached export imports no torch at all (README, Speed). Many photos: `prepare` each
+(decode-side work, safe in threads), run `predict_ab` on a batch of one render shape, `finish` each
+(full-size color, safe in threads).
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-import torch
-import torch.nn.functional as F
+import numpy as np
 from PIL import Image
 
-from . import color_classes
+from .backend import resolve_backend
 from .checkpoint import COLORIZE, WeightsError, find_weights, load_weights, read_meta, require_task
-from .color import AB_SCALE, BAND_PIXELS, lab_norm_to_rgb, rgb_to_lab_norm, row_bands, upsample_rows, widen
-from .device import autocast, pick_device, prepare, resolve_backend, resolve_precision, to_input
-from .images import to_pil, to_tensor
+from .color import AB_SCALE, BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
                      MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
-from .models import build_generator
 from .onnx_backend import OnnxError, OnnxNet, cached_net
 
 WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is
@@ -104,10 +103,13 @@ def head_of(meta: dict) -> str:
     return meta.get("head") or "ab"
 
 
-def bin_centers_of(meta: dict) -> torch.Tensor | None:
-    """(Q, 2) ab bin centers (CIELAB units) of classes weights; None for ab weights."""
+def bin_centers_of(meta: dict) -> "torch.Tensor | None":
+    """(Q, 2) ab bin centers (CIELAB units) of classes weights; None for ab weights (torch is
+    imported for classes weights only)."""
     if head_of(meta) != "classes":
         return None
+    from . import color_classes
+
     return color_classes.bin_centers(float(meta.get("bin", color_classes.BIN)))
 
 
@@ -249,14 +251,11 @@ def render_shape(h: int, w: int, render_size: int, max_ratio: float = 3.0) -> tu
 class Colorizer:
     """A loaded generator ready to colorize PIL images of any size."""
 
-    generator: torch.nn.Module | None  # the torch backend's; None with onnx
+    net: Callable[[np.ndarray], np.ndarray]  # device.TorchNet or onnx_backend.OnnxNet: L batch -> output
     meta: dict
-    device: torch.device
-    precision: str = "fp32"
     render_size: int = 256
     temperature: float | None = None  # classes head: the annealed mean's; None for ab weights
-    centers: torch.Tensor | None = None  # classes head: (Q, 2) ab bin centers, CIELAB units
-    net: OnnxNet | None = None  # the onnx backend's session
+    centers: "torch.Tensor | None" = None  # classes head: (Q, 2) ab bin centers, CIELAB units
 
     @property
     def head(self) -> str:
@@ -268,7 +267,20 @@ class Colorizer:
 
     @property
     def backend(self) -> str:
-        return "onnx" if self.net is not None else "torch"
+        return self.net.backend
+
+    @property
+    def device(self) -> str:
+        return self.net.device
+
+    @property
+    def precision(self) -> str:
+        return self.net.precision
+
+    @property
+    def generator(self) -> "torch.nn.Module | None":
+        """The torch backend's generator; None with onnx."""
+        return getattr(self.net, "generator", None)
 
     @classmethod
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
@@ -286,17 +298,16 @@ class Colorizer:
         temperature: the annealed mean's for classes weights (None: the one they were trained
         with); ignored for ab weights (the `temperature` attribute stays None: callers may say so).
 
-        backend: "torch", "onnx" (onnxruntime, CPU) or "auto" (device.resolve_backend). A .onnx
+        backend: "torch", "onnx" (onnxruntime, CPU) or "auto" (backend.resolve_backend). A .onnx
         weights file (export-onnx) always runs on onnx, with the color strength baked into it.
+        With onnx and an export already cached, torch is not imported (weights are read by
+        checkpoint.read_meta alone).
         """
         path = resolve_weights(weights, weights_dir, task=COLORIZE)  # a folder of paired weights alone: none here
-        dev = pick_device(device)
         if path.suffix.lower() == ".onnx":
             net, meta = _onnx_file(path, color_strength, base_weights)
-            generator = None
         else:
-            backend = resolve_backend(backend, dev)
-            state, meta = load_weights(path)
+            meta = read_meta(path)
             require_task(path, meta, COLORIZE)  # paired weights: translate.py
             strength, found = color_strength, None
             if strength is None:  # the default, where it can be had
@@ -309,57 +320,54 @@ class Colorizer:
             if base is not None:
                 meta = dict(meta, color_strength=strength, base_weights=str(base))
 
-            def make_generator() -> torch.nn.Module:
-                loaded = state if base is None else _blended(path, state, meta, strength, base)[0]
-                return _generator(path, meta, loaded)
+            def make_generator() -> "torch.nn.Module":
+                state, _ = load_weights(path)
+                if base is not None:
+                    state = _blended(path, state, meta, strength, base)[0]
+                return _generator(path, meta, state)
 
-            if backend == "onnx":
-                net, generator = cached_net(path, base, strength, make_generator, meta), None
+            if resolve_backend(backend, device) == "onnx":
+                net = cached_net(path, base, strength, make_generator, meta)
             else:
-                net, generator = None, prepare(make_generator(), dev).eval()
+                net = _torch_net(make_generator(), device, precision)
         centers = bin_centers_of(meta)
         if centers is None:
             temperature = None
         elif temperature is None:
-            temperature = float(meta.get("temperature", color_classes.TEMPERATURE))
+            from .color_classes import TEMPERATURE  # classes weights only (color_classes imports torch)
+
+            temperature = float(meta.get("temperature", TEMPERATURE))
         else:
             temperature = check_temperature(temperature)
         meta = dict(meta, path=str(path))
-        render_size = render_size or default_render_size(meta)
-        if net is not None:  # onnxruntime runs on the CPU, in fp32
-            return cls(None, meta, torch.device("cpu"), "fp32", render_size, temperature, centers, net)
-        precision = resolve_precision(precision, dev)
-        if precision == "bf16" and dev.type == "cpu":  # bf16 weights: ~1.2x faster than autocast's casts (README)
-            generator = generator.to(torch.bfloat16)
-        return cls(generator, meta, dev, precision, render_size, temperature, centers)
+        return cls(net, meta, render_size or default_render_size(meta), temperature, centers)
 
     # ---- one batch through the network --------------------------------------------------
-    @torch.inference_mode()
-    def predict_ab(self, L: torch.Tensor) -> torch.Tensor:
-        """Normalised L (B, 1, h, w) at render size -> normalised ab (B, 2, h, w), float32 on CPU."""
-        if self.net is not None:
-            out = torch.from_numpy(self.net(L.float().cpu().numpy()))
-        else:
-            with autocast(self.device, self.precision):
-                out = self.generator(to_input(L, self.device))
+    def predict_ab(self, L: np.ndarray) -> np.ndarray:
+        """Normalised L (B, 1, h, w) at render size -> normalised ab (B, 2, h, w), float32."""
+        out = self.net(np.ascontiguousarray(L, dtype=np.float32))
         if self.centers is not None:  # logits per ab bin -> ab (CIELAB units) -> normalised
-            out = color_classes.annealed_mean(out.float(), self.centers, self.temperature) / AB_SCALE
-        return out.float().clamp(-1, 1).cpu()
+            import torch
+
+            from .color_classes import annealed_mean
+
+            out = (annealed_mean(torch.from_numpy(out), self.centers, self.temperature) / AB_SCALE).numpy()
+        return np.clip(out, -1.0, 1.0, dtype=np.float32)
 
     # ---- one photo: prepare, predict, finish --------------------------------------------
-    @torch.inference_mode()
-    def prepare(self, image: Image.Image, render_size: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """RGB or gray PIL image -> (its normalised L (1, 1, H, W), L at render size (1, 1, h, w)).
-        Photos whose second tensors have one shape can be batched through predict_ab."""
-        L_full = lightness(image)  # color input: only its lightness is used
-        h, w = L_full.shape[-2:]
-        rh, rw = render_shape(h, w, render_size or self.render_size)
-        L_small = F.interpolate(L_full, size=(rh, rw), mode="bilinear", align_corners=False, antialias=True)
-        return L_full, L_small
+    def prepare(self, image: Image.Image, render_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """RGB or gray PIL image -> (its normalised L (H, W), L at render size (1, 1, h, w)).
+        Photos whose second arrays have one shape can be batched through predict_ab.
 
-    @torch.inference_mode()
-    def finish(self, L_full: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0) -> Image.Image:
-        """L (1, 1, H, W) and ab predicted at render size (1, 2, h, w) -> colorized RGB PIL image, H x W."""
+        The render-size L is the lightness of the photo resized (Pillow's antialiased bilinear), as
+        training makes its inputs from resized photos."""
+        w, h = image.size
+        rh, rw = render_shape(h, w, render_size or self.render_size)
+        small = _rgb_or_gray(image).resize((rw, rh), Image.BILINEAR, reducing_gap=3.0)
+        return lightness(image), photo_lightness(np.asarray(small))[None, None]
+
+    def finish(self, L_full: np.ndarray, ab: np.ndarray, saturation: float = 1.0) -> Image.Image:
+        """L (H, W) and ab predicted at render size ((1,) 2, h, w) -> colorized RGB PIL image, H x W."""
         return compose(L_full, ab, saturation)
 
     def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0) -> Image.Image:
@@ -368,32 +376,57 @@ class Colorizer:
         return self.finish(L_full, self.predict_ab(L_small), saturation)
 
 
-def lightness(image: Image.Image, band_pixels: int = BAND_PIXELS) -> torch.Tensor:
-    """PIL image (any mode) -> its normalised L (1, 1, H, W), converted in row bands: the result is
-    the only full-size array made."""
+def _torch_net(generator, device: str, precision: str):
+    """The generator on device (pick_device), as a device.TorchNet; on the CPU in bf16 its weights are cast
+    (~1.2x faster than autocast's casts: README)."""
+    import torch
+
+    from .device import TorchNet, pick_device, prepare, resolve_precision
+
+    dev = pick_device(device)
+    precision = resolve_precision(precision, dev)
+    generator = prepare(generator, dev).eval()
+    if precision == "bf16" and dev.type == "cpu":
+        generator = generator.to(torch.bfloat16)
+    return TorchNet(generator, dev, precision)
+
+
+def _rgb_or_gray(image: Image.Image) -> Image.Image:
+    """image as it is when its mode is 8-bit RGB or gray, else as RGB (as Pillow converts)."""
+    return image if image.mode in ("RGB", "L") else image.convert("RGB")
+
+
+def lightness(image: Image.Image, band_pixels: int = BAND_PIXELS) -> np.ndarray:
+    """PIL image (any mode) -> its normalised L (H, W), converted in row bands: the result is the only
+    full-size array made."""
     w, h = image.size
-    L = torch.empty(1, 1, h, w)
+    L = np.empty((h, w), np.float32)
     for y0, y1 in row_bands(h, w, band_pixels):
-        L[..., y0:y1, :] = rgb_to_lab_norm(to_tensor(image.crop((0, y0, w, y1))))[0]
+        L[y0:y1] = photo_lightness(np.asarray(_rgb_or_gray(image.crop((0, y0, w, y1)))))
     return L
 
 
-def compose(L_full: torch.Tensor, ab: torch.Tensor, saturation: float = 1.0,
+def compose(L_full: np.ndarray, ab: np.ndarray, saturation: float = 1.0,
             band_pixels: int = BAND_PIXELS) -> Image.Image:
-    """Normalised L (1, 1, H, W) and ab at any size (1, 2, h, w) -> 8-bit RGB PIL image, H x W: ab
-    upsampled bilinearly (as F.interpolate would, whole), times saturation, clamped to +-1.2, laid on
-    L and turned to RGB band by band, each band pasted into the result as soon as it is made."""
+    """Normalised L (H, W) and ab at any size ((1,) 2, h, w) -> 8-bit RGB PIL image, H x W: ab upsampled
+    bilinearly (as a whole-photo interpolation would), times saturation, clamped to +-1.2, laid on L and
+    turned to RGB band by band, each band pasted into the result as soon as it is made."""
     h, w = L_full.shape[-2:]
-    wide = widen(ab, w)  # (1, 2, h_ab, W): small
+    wide = widen(ab.reshape(ab.shape[-3:]), w)  # (2, h_ab, W): small
     out = Image.new("RGB", (w, h))
     for y0, y1 in row_bands(h, w, band_pixels):
-        band = upsample_rows(wide, h, y0, y1).mul_(saturation).clamp_(-1.2, 1.2)
-        out.paste(to_pil(lab_norm_to_rgb(L_full[..., y0:y1, :], band)), (0, y0))
+        band = upsample_rows(wide, h, y0, y1)
+        if saturation != 1.0:
+            band *= saturation
+        np.clip(band, -1.2, 1.2, out=band)
+        out.paste(Image.fromarray(photo_rgb(L_full[y0:y1], band)), (0, y0))
     return out
 
 
-def _generator(path: Path, meta: dict, state: dict) -> torch.nn.Module:
+def _generator(path: Path, meta: dict, state: dict) -> "torch.nn.Module":
     """The torch generator the weights describe, with their state loaded (WeightsError if it does not fit)."""
+    from .models import build_generator
+
     generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256),
                                 n_in=1, n_out=out_channels(meta))
     try:
@@ -432,4 +465,4 @@ def export_onnx(weights: str | Path, dest: str | Path, color_strength: float | N
 
 def gray_baseline(image: Image.Image) -> Image.Image:
     """The photo with its color removed (ab = 0): the baseline every colorizer must beat."""
-    return compose(lightness(image), torch.zeros(1, 2, 1, 1))
+    return compose(lightness(image), np.zeros((2, 1, 1), np.float32))

@@ -105,6 +105,8 @@ class OnnxNet:
     optimized: where this machine's optimized graph of source is kept (cached_net): loaded as it is when
     there, else written there (atomically) while the session is made; unusable or unwritable is no error."""
 
+    backend, device, precision = "onnx", "cpu", "fp32"  # as device.TorchNet says where it runs
+
     def __init__(self, source: str | Path | bytes, name: str = "<memory>", optimized: Path | None = None):
         try:
             import onnxruntime as ort

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Iterable, Iterator
 
-import torch
+import numpy as np
 from PIL import Image
 
 from .files import atomic_path
@@ -57,8 +57,8 @@ class _Prepared:
     started: float
     size: tuple[int, int]
     photo: Photo  # its alpha and frame count; its RGB pixels are in L_full, not kept twice
-    L_full: torch.Tensor
-    L_small: torch.Tensor
+    L_full: np.ndarray   # what model.prepare gives: the full-size input
+    L_small: np.ndarray  # and the network's input, (1, C, h, w)
 
 
 def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float = 1.0,
@@ -78,7 +78,7 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
         L_full, L_small = model.prepare(photo.image)
         return _Prepared(src, dest, started, photo.image.size, replace(photo, image=None), L_full, L_small)
 
-    def write(item: _Prepared, ab: torch.Tensor) -> Result:
+    def write(item: _Prepared, ab: np.ndarray) -> Result:
         result = item.photo.with_alpha(model.finish(item.L_full, ab, saturation), item.dest)
         try:
             save_image(result, item.dest, quality)
@@ -102,8 +102,8 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
                 reading.append(readers.submit(read, *job))
 
         def run(group: list[_Prepared]) -> None:
-            ab = model.predict_ab(torch.cat([item.L_small for item in group]))
-            for item, one in zip(group, ab.split(1)):
+            ab = model.predict_ab(np.concatenate([item.L_small for item in group]))
+            for item, one in zip(group, np.split(ab, len(group))):
                 writing.append(writers.submit(write, item, one))
 
         def done_writes(limit: int) -> Iterator[Result]:

@@ -17,13 +17,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
 from .checkpoint import PAIRED, WeightsError, find_weights, load_weights, read_meta, require_task, task_of
 from .device import autocast, pick_device, prepare, resolve_precision, to_input
-from .images import to_pil, to_rgb, to_tensor
+from .images import to_rgb, to_tensor
 from .infer import Colorizer, ColorStrengthError, resolve_weights, weights_folder
 from .models import build_paired_generator
 
@@ -107,7 +108,7 @@ class Translator:
 
     # ---- one image: prepare, predict, finish (the pipeline's steps) ------------------------
     @torch.inference_mode()
-    def prepare(self, image: Image.Image, render_size: int | None = None) -> tuple[tuple[int, int, int, int], torch.Tensor]:
+    def prepare(self, image: Image.Image, render_size: int | None = None) -> tuple[tuple[int, int, int, int], np.ndarray]:
         """PIL image (any mode) -> ((width, height, h, w): the image's size and the part of the input
         inside the padding, the generator's input (1, 3, H, W) in [-1, 1]). Inputs of one shape batch
         together. render_size: the short side to run at (default: the trained size)."""
@@ -118,23 +119,24 @@ class Translator:
         x = to_tensor(small).mul_(2).sub_(1)
         if (ph, pw) != (rh, rw):
             x = _pad(x, ph - rh, pw - rw)
-        return (w, h, rh, rw), x
+        return (w, h, rh, rw), x.numpy()
 
     @torch.inference_mode()
-    def predict_ab(self, x: torch.Tensor) -> torch.Tensor:
-        """Inputs (B, 3, H, W) in [-1, 1] -> outputs (B, 3, H, W) in [-1, 1], float32 on the CPU
-        (named as Colorizer's network call, so pipeline.colorize_files runs either)."""
+    def predict_ab(self, x: np.ndarray) -> np.ndarray:
+        """Inputs (B, 3, H, W) in [-1, 1] -> outputs (B, 3, H, W) in [-1, 1], float32 numpy (named and
+        typed as Colorizer's network call, so pipeline.colorize_files runs either)."""
         with autocast(self.device, self.precision):
-            out = self.generator(to_input(x, self.device))
-        return out.float().clamp(-1, 1).cpu()
+            out = self.generator(to_input(torch.from_numpy(x), self.device))
+        return out.float().clamp(-1, 1).cpu().numpy()
 
-    @torch.inference_mode()
-    def finish(self, shape: tuple[int, int, int, int], y: torch.Tensor, saturation: float = 1.0) -> Image.Image:
-        """The output (1, 3, H, W) -> RGB PIL image at the input's size (the padding cut off).
+    def finish(self, shape: tuple[int, int, int, int], y: np.ndarray, saturation: float = 1.0) -> Image.Image:
+        """The output ((1,) 3, H, W) -> RGB PIL image at the input's size (the padding cut off).
         saturation is the colorizer's knob: ignored here."""
         w, h, rh, rw = shape
+        y = y.reshape(y.shape[-3:])
         top, left = (y.shape[-2] - rh) // 2, (y.shape[-1] - rw) // 2
-        out = to_pil(y[..., top:top + rh, left:left + rw].add(1).div(2))
+        crop = y[:, top:top + rh, left:left + rw].transpose(1, 2, 0)
+        out = Image.fromarray(((crop + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8))
         return out if out.size == (w, h) else out.resize((w, h), Image.BICUBIC)
 
     def translate(self, image: Image.Image) -> Image.Image:

@@ -48,3 +48,25 @@ def test_normalised_ranges():
     assert L[0].max() == pytest.approx(-1, abs=1e-3) and L[1].min() == pytest.approx(1, abs=1e-3)
     assert ab.abs().max() <= 1.05
     assert ab[1].abs().max() < 1e-2  # white has no chroma
+
+
+def test_photo_conversions_in_numpy_match_the_tensor_ones():
+    """Colorizing converts 8-bit photos in numpy (no torch on the onnxruntime path): the same L as
+    kornia, and the same 8-bit RGB to within one level, for real and for out-of-gamut colors."""
+    from colorizer.color import photo_lightness, photo_rgb
+    from colorizer.images import to_pil, to_tensor
+
+    with Image.open(sorted(EXAMPLES_COLOR.glob("*.jpg"))[0]) as im:
+        photo = im.convert("RGB").resize((120, 90))
+    for image in (photo, photo.convert("L")):
+        L_ref, _ = rgb_to_lab_norm(to_tensor(image))
+        L = photo_lightness(np.asarray(image))
+        assert L.shape == (90, 120) and L.dtype == np.float32
+        assert np.abs(L - L_ref[0, 0].numpy()).max() < 1e-5
+    ab = np.random.default_rng(0).uniform(-1.2, 1.2, (2, 90, 120)).astype(np.float32)  # many out of gamut
+    ref = np.asarray(to_pil(lab_norm_to_rgb(L_ref, torch.from_numpy(ab)[None])), dtype=int)
+    ours = photo_rgb(L, ab)
+    assert ours.shape == (90, 120, 3) and ours.dtype == np.uint8
+    assert np.abs(ours.astype(int) - ref).max() <= 1 and np.abs(ours.astype(int) - ref).mean() < 0.01
+    gray = photo_rgb(L, np.zeros_like(ab)).astype(int)
+    assert (gray.max(axis=2) - gray.min(axis=2)).max() <= 1  # no chroma: gray

@@ -108,7 +108,7 @@ def test_atomic_save_failure_names_the_file_and_keeps_the_old_one(tmp_path, monk
         open(f, "wb").write(b"partial")
         raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
 
-    monkeypatch.setattr(ckpt.torch, "save", disk_full)
+    monkeypatch.setattr(torch, "save", disk_full)  # checkpoint imports torch when it saves
     with pytest.raises(SaveError, match=r"w\.pt: could not be written \(the write failed with \d+ MB free"):
         ckpt.atomic_save({"new": torch.zeros(2)}, path)
     monkeypatch.undo()
@@ -179,3 +179,39 @@ def test_pickled_weights_are_refused_without_the_advice_to_load_them_anyway(tmp_
                                            r"PytorchStreamReader failed reading zip archive: failed finding central "
                                            r"directory\)$"):
         load_weights(tmp_path / "cut.pt")
+
+
+def test_metadata_is_read_without_torch_as_torch_reads_it(tmp_path):
+    """checkpoint.read_meta unpickles a file with its tensors left out (no torch import at the CLI's
+    start): the same metadata as torch.load, for weights and resume checkpoints; a file that names
+    anything but torch's own types is still refused, by torch.load's check."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from colorizer.checkpoint import make_meta, read_meta, save_checkpoint, save_weights
+
+    net = torch.nn.Linear(3, 2)
+    meta = make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=7, init={"date": "x", "n": [1, 2]})
+    weights = save_weights(tmp_path / "w.pt", net.state_dict(), meta, half=True)
+    opt = torch.optim.Adam(net.parameters())
+    net(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    resume = save_checkpoint(tmp_path / "last.pt", meta=meta, epoch=2, history=[{"a": 1.0}],
+                             parts={"generator": net, "opt_g": opt})
+    for path in (weights, resume):
+        assert read_meta(path) == torch.load(path, weights_only=True)["meta"]
+    code = (f"import sys; from colorizer.checkpoint import read_meta; m = read_meta({str(weights)!r}); "
+            f"assert 'torch' not in sys.modules and m['images_seen'] == 7")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert done.returncode == 0, done.stderr[-1000:]
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("ran",))
+
+    bad = tmp_path / "bad.pt"
+    torch.save({"format": "colorizer-weights", "meta": {"x": Evil()}, "generator": {}}, bad)
+    with pytest.raises(WeightsError, match="refused"):
+        read_meta(bad)
