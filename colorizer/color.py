@@ -99,7 +99,7 @@ def photo_rgb(L: np.ndarray, ab: np.ndarray) -> np.ndarray:
     out = np.empty(L.shape + (3,), np.uint8)
     for c, row in enumerate(_RGB_FROM_XYZ.astype(np.float32)):
         linear = row[0] * xyz[0] + row[1] * xyz[1] + row[2] * xyz[2]
-        index = np.clip(linear, 0.0, 1.0).__imul__(_ENCODE_STEPS - 1).__iadd__(0.5).astype(np.int32)
+        index = (np.clip(linear, 0.0, 1.0) * (_ENCODE_STEPS - 1) + 0.5).astype(np.int32)
         out[..., c] = _SRGB8_OF_LINEAR[index]
     return out
 

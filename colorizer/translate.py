@@ -24,7 +24,7 @@ from PIL import Image
 
 from .checkpoint import PAIRED, WeightsError, find_weights, load_weights, read_meta, require_task, task_of
 from .device import autocast, pick_device, prepare, resolve_precision, to_input
-from .images import to_rgb, to_tensor
+from .images import to_pil, to_rgb, to_tensor
 from .infer import Colorizer, ColorStrengthError, resolve_weights, weights_folder
 from .models import build_paired_generator
 
@@ -135,8 +135,7 @@ class Translator:
         w, h, rh, rw = shape
         y = y.reshape(y.shape[-3:])
         top, left = (y.shape[-2] - rh) // 2, (y.shape[-1] - rw) // 2
-        crop = y[:, top:top + rh, left:left + rw].transpose(1, 2, 0)
-        out = Image.fromarray(((crop + 1) * 127.5 + 0.5).clip(0, 255).astype(np.uint8))
+        out = to_pil(torch.from_numpy(y[:, top:top + rh, left:left + rw]).add(1).div(2))
         return out if out.size == (w, h) else out.resize((w, h), Image.BICUBIC)
 
     def translate(self, image: Image.Image) -> Image.Image:
