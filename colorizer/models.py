@@ -126,6 +126,14 @@ def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", 
     return Generator(DynamicUnet(body, n_out=n_out, img_size=(size, size)))
 
 
+def body_of(generator: nn.Module) -> nn.Module | None:
+    """The pretrained part of a generator: the DynamicUnet's encoder (ResNet or EfficientNet body);
+    None for networks trained whole from scratch (the pix2pix U-Net)."""
+    unet = getattr(generator, "unet", None)
+    layers = getattr(unet, "layers", None)
+    return layers[0] if layers is not None and len(layers) and isinstance(layers[0], nn.Sequential) else None
+
+
 def pix2pix_init(m: nn.Module) -> None:
     """pix2pix's initialisation of one layer: convolutions N(0, 0.02), zero bias; BatchNorm weights N(1, 0.02)."""
     if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):

@@ -54,3 +54,31 @@ def test_efficientnet_trains_saves_and_colorizes_on_both_backends(tmp_path, phot
             for b in ("torch", "onnx")]
     assert outs[0].shape == (61, 75, 3)
     assert np.abs(outs[0] - outs[1]).max() <= 2
+
+
+@pytest.mark.parametrize("share", [0.0, 0.1])
+def test_body_lr_slows_or_freezes_only_the_pretrained_body(tmp_path, photo_dir, share):
+    from colorizer.models import body_of
+
+    cfg = TrainConfig(stage="pretrain", data=str(photo_dir), val_fraction=0.25, out=tmp_path / "g.pt",
+                      run_dir=tmp_path / "run", size=64, epochs=1, batch_size=4, lr=1e-3, workers=0,
+                      backbone="efficientnet_lite0", backbone_weights="imagenet", body_lr=share, max_steps=3,
+                      samples=1)
+    t = Trainer(cfg, progress=False, log=lambda s: None)
+    body = body_of(t.stage.generator)
+    stem = next(body.parameters())
+    head = list(t.stage.generator.parameters())[-1]  # the decoder's last convolution
+    before = {"stem": stem.detach().clone(), "head": head.detach().clone()}
+    t.fit()
+    moved = {k: (p - before[k]).abs().max().item() for k, p in (("stem", stem), ("head", head))}
+    assert moved["head"] > 0
+    if share == 0.0:
+        assert moved["stem"] == 0 and not stem.requires_grad
+    else:  # Adam's first steps move each weight by about its rate: the body's is a tenth
+        lrs = sorted(g["lr"] for g in t.stage.opt_g.param_groups)
+        assert lrs[0] == pytest.approx(share * lrs[1]) and 0 < moved["stem"] < 3 * share * 1e-3 * 3
+
+
+def test_body_lr_out_of_range_is_refused(tmp_path, photo_dir):
+    with pytest.raises(ValueError, match="body_lr"):
+        TrainConfig(stage="pretrain", data=str(photo_dir), out=tmp_path / "g.pt", body_lr=2.0)

@@ -80,6 +80,7 @@ class TrainConfig:
     gan_mode: str = "bce"                # bce | lsgan
     d_spectral_norm: bool = False        # gan: spectral norm on the discriminator's convolutions
     ema: float = 0.0                     # decay of an exponential moving average of the generator
+    body_lr: float = 1.0                 # the pretrained body's learning rate as a share of lr (0: frozen)
                                          # (0: off); validation and the saved weights use the average
     keep: str | None = None              # which weights --out holds: "last" epoch, or the "best" by
                                          # the task's validation score (stage default)
@@ -114,6 +115,8 @@ class TrainConfig:
             raise ValueError(f"keep must be 'last' or 'best', not {self.keep!r}")
         if self.loss not in ("l1", "classes") or self.augment not in ("none", "print"):
             raise ValueError(f"loss is l1 or classes ({self.loss!r}), augment none or print ({self.augment!r})")
+        if not 0.0 <= self.body_lr <= 1.0:
+            raise ValueError(f"body_lr is a share of lr in [0, 1], not {self.body_lr}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema is a decay in [0, 1), not {self.ema}")
         if self.generator not in GENERATORS:

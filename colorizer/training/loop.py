@@ -142,7 +142,7 @@ class Trainer:
         for batch in self.data.train:
             for opt, base in self.stage.optimizers():
                 for group in opt.param_groups:
-                    group["lr"] = base * lr_factor(self.cfg.lr_schedule, progress)
+                    group["lr"] = base * group.get("lr_scale", 1.0) * lr_factor(self.cfg.lr_schedule, progress)
             losses = self.stage.step(*self.task.split(batch, self.device, train=True))
             bad = {k: v for k, v in losses.items() if not math.isfinite(v)}
             if bad:

@@ -75,6 +75,10 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--augment", default=d.augment, choices=["none", "print"],
                    help="print: make training inputs look like old scanned prints (contrast, gamma, blur, "
                         "JPEG, grain) (default %(default)s)")
+    p.add_argument("--body-lr", type=float, default=d.body_lr, metavar="SHARE",
+                   help="learning rate of the generator's pretrained body (its ResNet or EfficientNet) as a "
+                        "share of --lr, as fastai's discriminative rates: 0.1 keeps more of its ImageNet "
+                        "features, 0 freezes it (default %(default)s)")
     p.add_argument("--ema", type=float, default=d.ema, metavar="DECAY",
                    help="keep an exponential moving average of the generator (e.g. 0.999); validation, samples "
                         "and the saved weights use it (default %(default)s: off)")

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ..device import autocast, prepare
-from ..models import PatchDiscriminator
+from ..models import PatchDiscriminator, body_of
 
 
 def generate(generator: torch.nn.Module, x: torch.Tensor, device: torch.device, precision: str) -> torch.Tensor:
@@ -27,6 +27,21 @@ def generate(generator: torch.nn.Module, x: torch.Tensor, device: torch.device, 
 def adam(params, lr: float, betas, device: torch.device) -> torch.optim.Optimizer:
     """Adam, fused into one kernel per step where torch has it for the device."""
     return torch.optim.Adam(params, lr=lr, betas=tuple(betas), fused=True if device.type in ("cuda", "cpu") else None)
+
+
+def param_groups(generator: torch.nn.Module, body_share: float) -> list[dict]:
+    """The generator's parameters for Adam: its pretrained body (models.body_of) with an `lr_scale`
+    of body_share, the rest at 1. The schedule multiplies each group's rate by its scale. A frozen
+    body (share 0) keeps no gradients."""
+    body = body_of(generator) if body_share != 1.0 else None
+    if body is None:
+        return [{"params": list(generator.parameters()), "lr_scale": 1.0}]
+    inside = {id(p) for p in body.parameters()}
+    if body_share == 0.0:
+        body.requires_grad_(False)
+    rest = [p for p in generator.parameters() if id(p) not in inside]
+    groups = [{"params": rest, "lr_scale": 1.0}]
+    return groups + ([{"params": list(body.parameters()), "lr_scale": body_share}] if body_share > 0 else [])
 
 
 def compiled(module: torch.nn.Module, cfg, device: torch.device) -> torch.nn.Module:
@@ -53,7 +68,7 @@ class L1Stage:
         self.cfg, self.task, self.device, self.precision = cfg, task, device, precision
         self.generator = generator
         self.g_train = compiled(wrap(generator), cfg, device)
-        self.opt_g = adam(generator.parameters(), cfg.lr, cfg.betas, device)
+        self.opt_g = adam(param_groups(generator, cfg.body_lr), cfg.lr, cfg.betas, device)
         self.ema = (AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
                     if cfg.ema else None)
 
