@@ -84,7 +84,8 @@ def _efficientnet_body(backbone: str, weights: str, n_in: int) -> nn.Sequential:
     _plain_convs(net)
     stem = net._conv_stem[-1] if isinstance(net._conv_stem, nn.Sequential) else net._conv_stem
     if n_in != stem.in_channels:
-        w = stem.weight.data.sum(1, keepdim=True) if n_in == 1 else stem.weight.data.mean(1, keepdim=True).repeat(1, n_in, 1, 1)
+        w = stem.weight.data
+        w = w.sum(1, keepdim=True) if n_in == 1 else w.mean(1, keepdim=True).repeat(1, n_in, 1, 1)
         stem.in_channels, stem.weight = n_in, nn.Parameter(w.contiguous())
     return nn.Sequential(net._conv_stem, net._bn0, nn.ReLU6(), *net._blocks)
 

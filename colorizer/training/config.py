@@ -80,8 +80,8 @@ class TrainConfig:
     gan_mode: str = "bce"                # bce | lsgan
     d_spectral_norm: bool = False        # gan: spectral norm on the discriminator's convolutions
     ema: float = 0.0                     # decay of an exponential moving average of the generator
-    body_lr: float = 1.0                 # the pretrained body's learning rate as a share of lr (0: frozen)
                                          # (0: off); validation and the saved weights use the average
+    body_lr: float = 1.0                 # the pretrained body's learning rate as a share of lr (0: frozen)
     keep: str | None = None              # which weights --out holds: "last" epoch, or the "best" by
                                          # the task's validation score (stage default)
     device: str = "auto"

@@ -32,7 +32,7 @@ def adam(params, lr: float, betas, device: torch.device) -> torch.optim.Optimize
 def param_groups(generator: torch.nn.Module, body_share: float) -> list[dict]:
     """The generator's parameters for Adam: its pretrained body (models.body_of) with an `lr_scale`
     of body_share, the rest at 1. The schedule multiplies each group's rate by its scale. A frozen
-    body (share 0) keeps no gradients."""
+    body (share 0) keeps no gradients; its BatchNorm statistics still follow the data."""
     body = body_of(generator) if body_share != 1.0 else None
     if body is None:
         return [{"params": list(generator.parameters()), "lr_scale": 1.0}]
@@ -67,8 +67,9 @@ class L1Stage:
     def __init__(self, cfg, task, generator, device, precision, wrap):
         self.cfg, self.task, self.device, self.precision = cfg, task, device, precision
         self.generator = generator
+        groups = param_groups(generator, cfg.body_lr)  # before DDP sees which parameters need gradients
         self.g_train = compiled(wrap(generator), cfg, device)
-        self.opt_g = adam(param_groups(generator, cfg.body_lr), cfg.lr, cfg.betas, device)
+        self.opt_g = adam(groups, cfg.lr, cfg.betas, device)
         self.ema = (AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
                     if cfg.ema else None)
 
