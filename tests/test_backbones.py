@@ -7,8 +7,16 @@ from PIL import Image
 
 from colorizer.checkpoint import read_meta
 from colorizer.infer import Colorizer
-from colorizer.models import build_generator
+from colorizer.models import body_of, build_generator
 from colorizer.training import TrainConfig, Trainer, train
+
+
+def _cfg(tmp_path, photo_dir, **kw) -> TrainConfig:
+    """A few 64 px steps of stage 1 on the EfficientNet body with its ImageNet weights."""
+    base = dict(stage="pretrain", data=str(photo_dir), val_fraction=0.25, out=tmp_path / "g.pt",
+                run_dir=tmp_path / "run", size=64, epochs=1, batch_size=4, lr=1e-3, workers=0,
+                backbone="efficientnet_lite0", backbone_weights="imagenet", samples=2)
+    return TrainConfig(**{**base, **kw})
 
 
 def test_gray_body_keeps_the_imagenet_network_exactly():
@@ -39,9 +47,7 @@ def test_unknown_backbone_names_the_choices():
 
 
 def test_efficientnet_trains_saves_and_colorizes_on_both_backends(tmp_path, photo_dir):
-    cfg = TrainConfig(stage="pretrain", data=str(photo_dir), val_fraction=0.25, out=tmp_path / "g.pt",
-                      run_dir=tmp_path / "run", size=64, epochs=1, batch_size=4, lr=1e-3, workers=0,
-                      backbone="efficientnet_lite0", backbone_weights="imagenet", samples=2)
+    cfg = _cfg(tmp_path, photo_dir)
     t = Trainer(cfg, progress=False, log=lambda s: None)
     L, ab = t.task.split(next(iter(t.data.train)), t.device)
     losses = [t.stage.step(L, ab)["train_l1"] for _ in range(20)]
@@ -58,12 +64,7 @@ def test_efficientnet_trains_saves_and_colorizes_on_both_backends(tmp_path, phot
 
 @pytest.mark.parametrize("share", [0.0, 0.1])
 def test_body_lr_slows_or_freezes_only_the_pretrained_body(tmp_path, photo_dir, share):
-    from colorizer.models import body_of
-
-    cfg = TrainConfig(stage="pretrain", data=str(photo_dir), val_fraction=0.25, out=tmp_path / "g.pt",
-                      run_dir=tmp_path / "run", size=64, epochs=1, batch_size=4, lr=1e-3, workers=0,
-                      backbone="efficientnet_lite0", backbone_weights="imagenet", body_lr=share, max_steps=3,
-                      samples=1)
+    cfg = _cfg(tmp_path, photo_dir, body_lr=share, max_steps=3, samples=1)
     t = Trainer(cfg, progress=False, log=lambda s: None)
     body = body_of(t.stage.generator)
     stem = next(body.parameters())
@@ -81,4 +82,4 @@ def test_body_lr_slows_or_freezes_only_the_pretrained_body(tmp_path, photo_dir, 
 
 def test_body_lr_out_of_range_is_refused(tmp_path, photo_dir):
     with pytest.raises(ValueError, match="body_lr"):
-        TrainConfig(stage="pretrain", data=str(photo_dir), out=tmp_path / "g.pt", body_lr=2.0)
+        _cfg(tmp_path, photo_dir, body_lr=2.0)
