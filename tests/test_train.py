@@ -171,6 +171,24 @@ def test_stage1_can_continue_from_weights(tmp_path, photo_dir):
     assert meta["images_seen"] == read_meta(first.out)["images_seen"] + 4 and meta["init"]["stage"] == "pretrain"
 
 
+def test_moving_average_forgets_the_start_weights_within_a_hundred_steps():
+    from torch.optim.swa_utils import AveragedModel
+    from colorizer.training.stages import warmed_ema
+
+    net = torch.nn.Linear(3, 2)
+    torch.nn.init.zeros_(net.weight)
+    avg = AveragedModel(net, multi_avg_fn=warmed_ema(0.999), use_buffers=True)
+    avg.update_parameters(net)  # the first update copies the start (a new, untrained layer)
+    torch.nn.init.ones_(net.weight)
+    for _ in range(100):
+        avg.update_parameters(net)
+    # a plain 0.999 average would still be 90% the start (0.999 ** 100); the warmed one has left it
+    assert avg.module.weight.min() > 0.9
+    for _ in range(2000):
+        avg.update_parameters(net)
+    assert avg.module.weight.max() <= 1.0
+
+
 def test_gan_with_moving_average_and_spectral_norm_saves_the_average(tmp_path, photo_dir, monkeypatch):
     from colorizer.training.tasks import Colorization
 

@@ -80,8 +80,8 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
                         "share of --lr, as fastai's discriminative rates: 0.1 keeps more of its ImageNet "
                         "features, 0 freezes it (default %(default)s)")
     p.add_argument("--ema", type=float, default=d.ema, metavar="DECAY",
-                   help="keep an exponential moving average of the generator (e.g. 0.999); validation, samples "
-                        "and the saved weights use it (default %(default)s: off)")
+                   help="keep an exponential moving average of the generator (e.g. 0.999, warmed up over the first "
+                        "hundred steps); validation, samples and the saved weights use it (default %(default)s: off)")
     p.add_argument("--keep", choices=["last", "best"],
                    help="what --out holds: the last epoch's weights, or the best by the validation score "
                         "(colorize: PSNR gain over gray, colorfulness, false color; paired: PSNR; see log.csv) "
