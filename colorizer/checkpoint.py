@@ -222,8 +222,9 @@ def ranked_weights(folder: str | Path = "weights", task: str | None = None) -> l
     most trained (photos seen over both stages) first. Files that are not colorizer weights are left
     out; task: only the weights that serve it (task_of).
 
-    A GAN stage counts the photos its stage-1 start saw, so it ranks above its own start,
-    while a quick demo run on a few photos never outranks a long training run.
+    A GAN stage counts the photos its stage-1 start saw, so it ranks above its own start, and a
+    student distilled from teachers (pretrain.py --teachers) counts the most any of them saw, so it
+    ranks above them; a quick demo run on a few photos never outranks a long training run.
     """
     ranked = []
     for p in sorted(Path(folder).glob("*.pt")):

@@ -249,6 +249,39 @@ def test_classes_loss_continues_an_l1_model_and_decodes_to_colors(tmp_path, phot
     assert rgb.shape[1] == 3 and 0 <= rgb.min() and rgb.max() <= 1
 
 
+def test_teachers_make_the_target_their_mean_colors_and_the_student_learns_it(tmp_path, photo_dir):
+    import numpy as np
+
+    from colorizer.color import rgb_to_lab_norm
+
+    teachers = []
+    for seed in (1, 2):
+        cfg = _cfg(tmp_path, photo_dir, max_steps=2, seed=seed, out=tmp_path / "weights" / f"t{seed}.pt",
+                   run_dir=tmp_path / "runs" / f"t{seed}")
+        train(cfg, progress=False, log=lambda s: None)
+        teachers.append(cfg.out)
+    student = _cfg(tmp_path, photo_dir, teachers=teachers, teacher_saturation=1.5,
+                   out=tmp_path / "weights" / "student.pt", run_dir=tmp_path / "runs" / "student")
+    lines = []
+    t = Trainer(student, progress=False, log=lines.append)
+    assert any("distilling" in s and "x 1.5" in s for s in lines)
+    batch = next(iter(t.data.train))
+    L, ab = t.task.split(batch, t.device, train=True)
+    each = [Colorizer.load(p, device="cpu").predict_ab(L.numpy()) for p in teachers]  # in the same precision
+    expected = np.clip((each[0] + each[1]) / 2 * 1.5, -1, 1)
+    assert np.allclose(ab.numpy(), expected, atol=1e-3) and not np.allclose(each[0], each[1], atol=1e-2)
+    _, truth = t.task.split(batch, t.device)  # validation: the photo's own colors
+    assert torch.allclose(truth, rgb_to_lab_norm(batch.float() / 255)[1], atol=1e-4)
+    losses = [t.stage.step(L, ab)["train_l1"] for _ in range(15)]
+    assert losses[-1] < 0.7 * losses[0], losses
+    t.fit()
+    meta = read_meta(student.out)
+    assert meta["config"]["teachers"] == [str(p) for p in teachers]
+    assert meta["images_seen"] == max(read_meta(p)["images_seen"] for p in teachers) + t.images_seen
+    with pytest.raises(ValueError, match="teachers"):
+        TrainConfig(stage="gan", teachers=teachers)
+
+
 def test_annealed_mean_and_soft_encoding():
     from colorizer import color_classes as cc
 

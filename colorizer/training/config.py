@@ -76,6 +76,9 @@ class TrainConfig:
     rebalance: float = 0.5               # classes: 1 = no rebalancing, smaller favours rare colors
     temperature: float = 0.38            # classes: annealed-mean temperature (1 = mean, -> 0 = mode)
     augment: str = "none"                # none | print: inputs made to look like old scanned prints
+    teachers: tuple[str, ...] = ()       # colorize stage 1: train towards these weights' mean colors
+                                         # instead of the photo's (distillation, teachers.py)
+    teacher_saturation: float = 1.0      # the teachers' mean is scaled by this
     l1_weight: float = 100.0             # gan: generator loss = GAN + l1_weight * reconstruction loss
     gan_mode: str = "bce"                # bce | lsgan
     d_spectral_norm: bool = False        # gan: spectral norm on the discriminator's convolutions
@@ -111,6 +114,12 @@ class TrainConfig:
             if value is not None and not isinstance(value, Path):
                 setattr(self, key, Path(value))
         self.betas = tuple(self.betas)
+        self.teachers = tuple(str(t) for t in self.teachers)
+        if self.teachers and (self.task != "colorize" or self.stage != "pretrain" or self.loss != "l1"):
+            raise ValueError("--teachers trains a colorizer's stage 1 with L1 (--loss l1), not "
+                             f"{self.task} {self.stage} with {self.loss}")
+        if not 0.0 < self.teacher_saturation <= 3.0:
+            raise ValueError(f"teacher_saturation is a factor in (0, 3], not {self.teacher_saturation}")
         if self.keep not in ("last", "best"):
             raise ValueError(f"keep must be 'last' or 'best', not {self.keep!r}")
         if self.loss not in ("l1", "classes") or self.augment not in ("none", "print"):

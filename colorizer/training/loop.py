@@ -19,6 +19,7 @@ from .runs import (Budget, TrainingError, check_room, check_writable, default_wo
                    lr_factor, remove_stale_temps, restore, room_needed, start_weights)
 from .stages import STAGES, generate
 from .tasks import make_task
+from .teachers import photos_seen
 
 
 class Trainer:
@@ -44,7 +45,8 @@ class Trainer:
             torch.backends.cudnn.benchmark = True
 
         init_state, self.init_meta = start_weights(cfg)
-        self.base_images_seen = int(self.init_meta.get("images_seen", 0))
+        # photos behind the start: the start's own, or the most any teacher saw (a student ranks with them)
+        self.base_images_seen = max(int(self.init_meta.get("images_seen", 0)), photos_seen(cfg.teachers))
         self.backbone = self.init_meta.get("backbone", cfg.backbone)
         workers = default_workers(self.device) if cfg.workers < 0 else cfg.workers
         self.data = self.task.loaders(cfg, workers, self.device.type == "cuda", self.dist.rank, self.dist.world,

@@ -118,7 +118,17 @@ def pretrain_parser() -> argparse.ArgumentParser:
     p = _parser("pretrain", "Stage 1: train the generator (U-Net on a ResNet body, L -> ab) with L1 loss alone.",
                 "Example: python pretrain.py --data ~/photos --size 256 --epochs 20\n"
                 "Outputs: the weights (--out), and runs/RUN_NAME/ with log.csv, samples/epoch_XXX.png, "
-                "loss_curve.png and last.pt (for --resume).")
+                "loss_curve.png and last.pt (for --resume).\n"
+                "Distillation (one network that colors like the mean of several):\n"
+                "  python pretrain.py --data ~/photos --init A.pt --teachers A.pt B.pt C.pt --teacher-saturation 1.1")
+    d = TrainConfig(stage="pretrain", data="")
+    p.add_argument("--teachers", nargs="+", metavar="WEIGHTS", default=list(d.teachers),
+                   help="distil: train towards the mean colors of these colorizer weights on each crop instead of "
+                        "the photo's own (stage 2 at full strength, classes heads at their temperature); "
+                        "validation still scores against the photos (default: none)")
+    p.add_argument("--teacher-saturation", type=float, default=d.teacher_saturation, metavar="S",
+                   help="with --teachers: scale their mean colors by S (the mean of several models is a little "
+                        "duller than each) (default %(default)s)")
     return p
 
 

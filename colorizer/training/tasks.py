@@ -30,6 +30,7 @@ from ..models import build_generator, build_paired_generator, unet_depth
 from ..pairs import make_pair_loaders, scan_pairs
 from .augment import old_print
 from .config import TrainConfig
+from .teachers import Teachers
 
 
 @dataclass
@@ -70,17 +71,19 @@ class Colorization:
     in_channels = 1
 
     def __init__(self, loss: str = "l1", rebalance: float = 0.5, temperature: float = color_classes.TEMPERATURE,
-                 augment: str = "none"):
+                 augment: str = "none", teachers: tuple[str, ...] = (), teacher_saturation: float = 1.0):
         if loss not in ("l1", "classes"):
             raise ValueError(f"loss must be l1 or classes, not {loss!r}")
         self.loss, self.rebalance, self.temperature, self.augment = loss, rebalance, temperature, augment
+        self.teacher_paths, self.teacher_saturation = tuple(teachers), teacher_saturation
+        self.teachers = None  # teachers.Teachers, loaded on the device at the first training batch
         self.centers = color_classes.bin_centers() if loss == "classes" else None
         self.weights = None  # per-bin loss weights, from the training photos' colors (loaders)
         self.out_channels = 2 if loss == "l1" else len(self.centers)
 
     @classmethod
     def from_config(cls, cfg: TrainConfig) -> "Colorization":
-        return cls(cfg.loss, cfg.rebalance, cfg.temperature, cfg.augment)
+        return cls(cfg.loss, cfg.rebalance, cfg.temperature, cfg.augment, cfg.teachers, cfg.teacher_saturation)
 
     def meta(self) -> dict:
         """What inference must know to read the generator's output (kept in the weights' metadata)."""
@@ -103,6 +106,9 @@ class Colorization:
                                         pin_memory=pin_memory, rank=rank, world=world)
         if self.loss == "classes":
             self.weights = self._class_weights(train_dl, log)
+        if self.teacher_paths:
+            log(f"distilling: the target is the mean colors of {', '.join(self.teacher_paths)}"
+                + (f" x {self.teacher_saturation:g}" if self.teacher_saturation != 1.0 else ""))
         return Loaders(train_dl, val_dl, str(folder), len(train_files), len(val_files))
 
     def _class_weights(self, train_dl, log, batches: int = 20) -> torch.Tensor:
@@ -116,12 +122,18 @@ class Colorization:
 
     def split(self, batch, device, train: bool = False):
         """uint8 RGB batch (B, 3, S, S) -> (L, ab) on the device, converted there (batched, cheap);
-        in training with augment "print", L is made to look like an old print."""
+        in training with augment "print", L is made to look like an old print, and with teachers the
+        target is their colors on that L (teachers.py) instead of the photo's."""
         rgb = batch.to(device, non_blocking=True).float().div_(255.0)
         L, ab = rgb_to_lab_norm(rgb)
         if train and self.augment == "print":
             L = old_print(L)
-        return to_input(L, device), to_input(ab, device)
+        L = to_input(L, device)
+        if train and self.teacher_paths:
+            if self.teachers is None:
+                self.teachers = Teachers(self.teacher_paths, device, self.teacher_saturation)
+            ab = self.teachers(L)
+        return L, to_input(ab, device)
 
     def decode(self, pred):
         """The generator's output -> normalised ab."""
