@@ -309,6 +309,20 @@ def export_onnx_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def average_command(args: argparse.Namespace) -> int:
+    from .averaged import average_weights
+    from .checkpoint import SaveError, WeightsError
+
+    try:
+        out = average_weights(args.members, args.out, args.scale)
+    except (WeightsError, SaveError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"Wrote {out}: the mean of {', '.join(str(m) for m in args.members)} x {args.scale:g}; "
+          f"use it with `colorize --weights {out}`")
+    return 0
+
+
 def evaluate_command(args: argparse.Namespace) -> int:
     from .checkpoint import WeightsError
     from .evaluate import run_evaluation
@@ -409,6 +423,21 @@ def main(argv=None) -> int:
                    help="blend with the stage-1 partner, as colorize does (default: as colorize)")
     x.add_argument("--base-weights", metavar="PATH", help="the stage-1 weights to blend with (see colorize --help)")
     x.set_defaults(func=export_onnx_command)
+
+    a = sub.add_parser("average", help="name several weights as one whose colors are their mean",
+                       description="Write a small weights file that colorizes with the mean of several weights' colors "
+                                   "(times --scale): networks that err in different places cancel part of each "
+                                   "other's mistakes (docs/quality.md). The file holds no tensors; keep the members "
+                                   "beside it or in weights/. It counts their photos seen together, so it becomes "
+                                   "the default when it is in weights/.",
+                       epilog="Example (the shipped default):\n  python -m colorizer average weights/generator_pretrained.pt "
+                              "weights/lite0_student.pt --scale 1.15 --out weights/colorizer_averaged.pt",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    a.add_argument("members", nargs="+", metavar="WEIGHTS", help="two or more .pt weights files that predict ab")
+    a.add_argument("--scale", type=float, default=1.0, metavar="S",
+                   help="multiply the mean by S, in (0, 2] (a mean is duller than each member; default 1)")
+    a.add_argument("--out", required=True, type=Path, metavar="PATH", help="the averaged weights file to write")
+    a.set_defaults(func=average_command)
 
     e = sub.add_parser("evaluate", help="score weights on a folder of color photos",
                        description="Turn each photo gray, colorize it, and compare with the original: PSNR, SSIM "

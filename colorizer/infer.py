@@ -36,6 +36,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
+from .averaged import is_averaged
 from .backend import resolve_backend
 from .checkpoint import COLORIZE, WeightsError, find_weights, load_weights, read_meta, require_task
 from .color import AB_SCALE, BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
@@ -182,7 +183,7 @@ def no_partner_message(path: str | Path, meta: dict, strength: float | None = No
     """Why a color strength below 1 cannot be had for these weights, naming the missing file
     (strength None: said of color strength in general, as the page does)."""
     if meta.get("stage") != "gan":
-        what = "stage-1" if meta.get("stage") == "pretrain" else f"stage {meta.get('stage')!r}"
+        what = {"pretrain": "stage-1", "average": "averaged"}.get(meta.get("stage"), f"stage {meta.get('stage')!r}")
         return (f"{path}: color strength{'' if strength is None else f' {strength:g}'} needs stage-2 weights "
                 f"(it blends them with the stage-1 weights they started from); these are {what} weights"
                 + ("" if strength is None else " (use color strength 1)"))
@@ -321,6 +322,8 @@ class Colorizer:
                 meta = dict(meta, color_strength=strength, base_weights=str(base))
 
             def make_generator() -> "torch.nn.Module":
+                if is_averaged(meta):
+                    return _averaged(path, meta, weights_dir)
                 state, _ = load_weights(path)
                 if base is not None:
                     state = _blended(path, state, meta, strength, base)[0]
@@ -435,6 +438,19 @@ def _generator(path: Path, meta: dict, state: dict) -> "torch.nn.Module":
         raise WeightsError(f"{path}: weights do not fit a {meta.get('backbone')} generator with a "
                            f"{head_of(meta)} head ({err})") from None
     return generator
+
+
+def _averaged(path: Path, meta: dict, weights_dir) -> "torch.nn.Module":
+    """The generator of averaged weights (averaged.py): its members, found beside it or in the weights
+    folder, each loaded as it was trained."""
+    from .averaged import find_members
+    from .models import AveragedGenerator
+
+    members = []
+    for member in find_members(path, meta, partner_folders(path, weights_dir)):
+        state, member_meta = load_weights(member)
+        members.append(_generator(member, member_meta, state))
+    return AveragedGenerator(members, meta.get("scale", 1.0))
 
 
 def _onnx_file(path: Path, color_strength: float | None, base_weights) -> tuple[OnnxNet, dict]:

@@ -2,6 +2,7 @@
 critic on (L, ab)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -106,6 +107,23 @@ class Generator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.unet(x)
+
+
+class AveragedGenerator(nn.Module):
+    """The generator of averaged weights (averaged.py): its members' outputs (normalised ab), each
+    clamped to [-1, 1], averaged and times scale."""
+
+    def __init__(self, members: Sequence[nn.Module], scale: float = 1.0):
+        super().__init__()
+        self.members = nn.ModuleList(members)
+        self.scale = float(scale)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total = None
+        for member in self.members:
+            out = member(x).clamp(-1, 1)
+            total = out if total is None else total + out
+        return total * (self.scale / len(self.members))
 
 
 def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", size: int = 256,

@@ -35,7 +35,13 @@ def start_weights(cfg) -> tuple[dict | None, dict]:
         command = f"python pretrain.py --data {cfg.data} --out {cfg.init}" if cfg.stage == "gan" else "--init PATH"
         raise TrainingError(f"{'Stage 2 starts from stage-1 weights, and ' if cfg.stage == 'gan' else ''}"
                             f"{cfg.init} does not exist. Make it with:\n    {command}")
-    return ckpt.load_weights(cfg.init)
+    state, meta = ckpt.load_weights(cfg.init)
+    if meta.get("stage") == "average":
+        names = ", ".join(str(m.get("file")) for m in meta.get("members") or [])
+        raise TrainingError(f"{cfg.init}: averaged weights have no network of their own to train; start from "
+                            f"one of their members ({names}), or teach one network their colors with "
+                            f"--teachers {cfg.init}")
+    return state, meta
 
 
 def load_start(generator: torch.nn.Module, state: dict, log=print) -> None:

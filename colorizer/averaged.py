@@ -1,0 +1,86 @@
+"""Averaged weights: several colorizers' colors averaged, named by one small file
+(`python -m colorizer average A.pt B.pt --scale S --out C.pt`).
+
+Networks of different families err in different places, so the mean of what they predict scores
+above each of them on val/ (docs/quality.md, "Averaged weights"). An averaged file holds no tensors
+of its own: its metadata names each member (file name, date, photos seen, backbone), which is
+looked for beside it and then in the weights folder, as a stage-2 file's color-strength partner is,
+and `scale`, the factor the mean is multiplied by (a mean of several models is duller than each).
+It loads as one generator (models.AveragedGenerator), so every backend and precision, the ONNX export, the
+page and the API take it as they take any weights. Members are ab heads as they were trained (stage
+2 at its full strength); classes heads, paired weights and other averaged files are refused.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from .checkpoint import COLORIZE, WeightsError, make_meta, read_meta, require_task, save_weights
+
+STAGE = "average"
+MATCH_KEYS = ("date", "images_seen", "backbone")  # what says a file is the member that was averaged
+
+
+def is_averaged(meta: dict) -> bool:
+    return meta.get("stage") == STAGE
+
+
+def _member_meta(path: Path) -> dict:
+    meta = read_meta(path)
+    require_task(path, meta, COLORIZE)
+    if is_averaged(meta):
+        raise WeightsError(f"{path}: already averaged weights; average its members instead")
+    if (meta.get("head") or "ab") != "ab":
+        raise WeightsError(f"{path}: a {meta.get('head')} head; only weights that predict ab can be averaged")
+    return meta
+
+
+def average_weights(paths: Sequence[str | Path], out: str | Path, scale: float = 1.0) -> Path:
+    """Write the averaged file naming the weights in paths (keep them beside it, or in the weights
+    folder). Its photos seen are the members' together, so checkpoint.ranked_weights ranks it above
+    each of them."""
+    if len(paths) < 2:
+        raise WeightsError("averaging needs at least two weights files")
+    if not 0 < scale <= 2:
+        raise WeightsError(f"scale {scale:g} is outside (0, 2]")
+    members = []
+    for path in (Path(p) for p in paths):
+        meta = _member_meta(path)
+        members.append(dict({k: meta.get(k) for k in (*MATCH_KEYS, "stage", "size")}, file=path.name))
+    meta = make_meta(task=COLORIZE, stage=STAGE, head="ab", scale=float(scale), members=members,
+                     backbone=" + ".join(str(m["backbone"]) for m in members), size=members[0]["size"],
+                     images_seen=sum(int(m["images_seen"] or 0) for m in members), epoch=None,
+                     data="its members' (" + ", ".join(m["file"] for m in members) + ")")
+    return save_weights(out, {}, meta)
+
+
+def _matches(path: Path, member: dict) -> bool:
+    try:
+        meta = read_meta(path)
+    except WeightsError:
+        return False
+    return all(meta.get(k) == member.get(k) for k in MATCH_KEYS)
+
+
+def find_members(path: str | Path, meta: dict, folders: Sequence[Path]) -> list[Path]:
+    """The member files an averaged file names, each looked for in folders by its name, then by its
+    metadata (a renamed copy); WeightsError naming each one that is missing."""
+    found, missing = [], []
+    for member in meta.get("members") or []:
+        named = [f / str(member.get("file")) for f in folders]
+        hit = next((p for p in named if p.is_file() and _matches(p, member)), None)
+        if hit is None:
+            hit = next((p for f in folders for p in sorted(f.glob("*.pt"))
+                        if p.resolve() != Path(path).resolve() and _matches(p, member)), None)
+        if hit is None:
+            seen = member.get("images_seen")
+            missing.append(f"{member.get('file')} ({member.get('backbone')} of {member.get('date')}, "
+                           f"{seen:,} photos seen)" if isinstance(seen, int) else str(member.get("file")))
+        found.append(hit)
+    if missing:
+        where = " or ".join(f"{f}/" for f in folders)
+        raise WeightsError(f"{path}: averaged weights whose member{'s' if len(missing) > 1 else ''} "
+                           f"{', '.join(missing)} {'are' if len(missing) > 1 else 'is'} not in {where}")
+    if len(found) < 2:
+        raise WeightsError(f"{path}: averaged weights that name fewer than two members")
+    return found

@@ -1,0 +1,99 @@
+"""Averaged weights (`python -m colorizer average`): one small file naming several weights, which
+colorizes with the mean of their colors times a scale, is ranked first, and says which member is
+missing or why a file cannot be one."""
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from colorizer.averaged import average_weights
+from colorizer.checkpoint import WeightsError, find_weights, make_meta, read_meta, save_weights
+from colorizer.cli import main
+from colorizer.infer import Colorizer, export_onnx
+from colorizer.models import build_generator
+from colorizer.training.runs import TrainingError, start_weights
+from conftest import random_color_image
+
+SCALE = 1.3
+
+
+def member(folder: Path, name: str, backbone: str, seed: int, images_seen: int, n_out: int = 2) -> Path:
+    torch.manual_seed(seed)
+    g = build_generator(backbone, "none", 64, n_in=1, n_out=n_out)
+    meta = make_meta(stage="pretrain", backbone=backbone, size=64, images_seen=images_seen,
+                     head="ab" if n_out == 2 else "classes")
+    return save_weights(folder / name, g.state_dict(), meta, half=True)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """Two members of different families, and their average made by the command line."""
+    folder = tmp_path_factory.mktemp("weights")
+    a = member(folder, "a.pt", "resnet18", 0, 100)
+    b = member(folder, "b.pt", "efficientnet_lite0", 1, 50)
+    assert main(["average", str(a), str(b), "--scale", str(SCALE), "--out", str(folder / "avg.pt")]) == 0
+    return folder
+
+
+def L_batch() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return rng.uniform(-1, 1, (2, 1, 64, 96)).astype(np.float32)
+
+
+def test_averaged_weights_colorize_with_their_members_mean_times_the_scale(folder):
+    avg = folder / "avg.pt"
+    assert avg.stat().st_size < 20_000  # names its members, holds none of their tensors
+    meta = read_meta(avg)
+    assert meta["images_seen"] == 150 and [m["file"] for m in meta["members"]] == ["a.pt", "b.pt"]
+    assert find_weights(folder)[0] == avg  # it counts its members' photos together: the default there
+
+    L = L_batch()
+    a, b = (Colorizer.load(folder / n, device="cpu", precision="fp32").predict_ab(L) for n in ("a.pt", "b.pt"))
+    assert np.abs(a - b).mean() > 1e-3  # the members differ, so the mean is not either of them
+    model = Colorizer.load(avg, device="cpu", precision="fp32")
+    assert model.meta["stage"] == "average" and model.render_size == 64
+    np.testing.assert_allclose(model.predict_ab(L), np.clip((a + b) / 2 * SCALE, -1, 1), atol=1e-5)
+    out = model.colorize(random_color_image(96, 64, seed=1))
+    assert out.size == (96, 64) and out.mode == "RGB"
+
+    export_onnx(avg, folder / "avg.onnx")  # one ONNX model holding every member
+    onnx = Colorizer.load(folder / "avg.onnx")
+    np.testing.assert_allclose(onnx.predict_ab(L), model.predict_ab(L), atol=1e-4)
+
+
+def test_averaged_weights_find_members_in_the_weights_folder_and_name_the_missing_one(folder, tmp_path):
+    alone = tmp_path / "elsewhere" / "avg.pt"
+    alone.parent.mkdir()
+    alone.write_bytes((folder / "avg.pt").read_bytes())
+    assert Colorizer.load(alone, device="cpu", weights_dir=folder).meta["stage"] == "average"
+    renamed = tmp_path / "renamed"
+    renamed.mkdir()
+    (renamed / "first.pt").write_bytes((folder / "a.pt").read_bytes())  # found by its metadata
+    with pytest.raises(WeightsError) as err:
+        Colorizer.load(alone, device="cpu", weights_dir=renamed)
+    assert "member b.pt (efficientnet_lite0 of" in str(err.value) and "50 photos seen) is not in" in str(err.value)
+    assert "a.pt" not in str(err.value).split("member")[1]
+
+
+def test_average_refuses_one_file_classes_heads_and_averaged_files(folder, tmp_path, capsys):
+    cls = member(tmp_path, "cls.pt", "resnet18", 2, 10, n_out=313)
+    cases = {(str(folder / "a.pt"),): "at least two weights files",
+             (str(folder / "a.pt"), str(cls)): "cls.pt: a classes head",
+             (str(folder / "a.pt"), str(folder / "avg.pt")): "avg.pt: already averaged weights",
+             (str(folder / "a.pt"), str(tmp_path / "nope.pt")): "nope.pt: no such weights file"}
+    for members, message in cases.items():
+        assert main(["average", *members, "--out", str(tmp_path / "x.pt")]) == 2
+        assert message in capsys.readouterr().err
+    assert main(["average", str(folder / "a.pt"), str(folder / "b.pt"), "--scale", "3",
+                 "--out", str(tmp_path / "x.pt")]) == 2
+    assert "scale 3 is outside" in capsys.readouterr().err
+    assert not (tmp_path / "x.pt").exists()
+
+
+def test_training_does_not_start_from_averaged_weights(folder):
+    with pytest.raises(TrainingError, match=r"averaged weights have no network of their own.*a\.pt, b\.pt"):
+        start_weights(SimpleNamespace(init=folder / "avg.pt", stage="pretrain", data="photos"))
