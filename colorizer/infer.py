@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .averaged import is_averaged
+from .averaged import find_members, is_averaged
 from .backend import resolve_backend
 from .checkpoint import COLORIZE, WeightsError, find_weights, load_weights, read_meta, require_task
 from .color import AB_SCALE, BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
@@ -321,16 +321,19 @@ class Colorizer:
             if base is not None:
                 meta = dict(meta, color_strength=strength, base_weights=str(base))
 
+            # averaged weights: their members, found now, so that a missing one is named on every backend
+            members = find_members(path, meta, partner_folders(path, weights_dir)) if is_averaged(meta) else []
+
             def make_generator() -> "torch.nn.Module":
-                if is_averaged(meta):
-                    return _averaged(path, meta, weights_dir)
+                if members:
+                    return _averaged(members, meta)
                 state, _ = load_weights(path)
                 if base is not None:
                     state = _blended(path, state, meta, strength, base)[0]
                 return _generator(path, meta, state)
 
             if resolve_backend(backend, device) == "onnx":
-                net = cached_net(path, base, strength, make_generator, meta)
+                net = cached_net(path, base, strength, make_generator, meta, members)
             else:
                 net = _torch_net(make_generator(), device, precision)
         centers = bin_centers_of(meta)
@@ -440,17 +443,15 @@ def _generator(path: Path, meta: dict, state: dict) -> "torch.nn.Module":
     return generator
 
 
-def _averaged(path: Path, meta: dict, weights_dir) -> "torch.nn.Module":
-    """The generator of averaged weights (averaged.py): its members, found beside it or in the weights
-    folder, each loaded as it was trained."""
-    from .averaged import find_members
+def _averaged(members: list[Path], meta: dict) -> "torch.nn.Module":
+    """The generator of averaged weights (averaged.py): its member files, each loaded as it was trained."""
     from .models import AveragedGenerator
 
-    members = []
-    for member in find_members(path, meta, partner_folders(path, weights_dir)):
+    networks = []
+    for member in members:
         state, member_meta = load_weights(member)
-        members.append(_generator(member, member_meta, state))
-    return AveragedGenerator(members, meta.get("scale", 1.0))
+        networks.append(_generator(member, member_meta, state))
+    return AveragedGenerator(networks, meta.get("scale", 1.0))
 
 
 def _onnx_file(path: Path, color_strength: float | None, base_weights) -> tuple[OnnxNet, dict]:

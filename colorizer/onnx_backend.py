@@ -19,6 +19,7 @@ import io
 import json
 import os
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -156,10 +157,11 @@ class OnnxNet:
         return self.session.run(None, {self.input: np.ascontiguousarray(L, dtype=np.float32)})[0]
 
 
-def cache_file(weights: Path, base: Path | None, strength: float) -> Path:
-    """Where the export of these weights (blended with base at strength) is kept."""
+def cache_file(weights: Path, base: Path | None, strength: float, members: Sequence[Path] = ()) -> Path:
+    """Where the export of these weights (blended with base at strength; averaged weights: of their
+    member files) is kept. A change to any of those files is a new export."""
     parts = [EXPORT_VERSION, strength]
-    for p in (weights, base):
+    for p in (weights, base, *members):
         if p is not None:
             st = Path(p).stat()
             parts += [Path(p).resolve().name, st.st_size, st.st_mtime_ns]
@@ -184,10 +186,11 @@ def prune_cache(folder: Path, keep: int = CACHE_KEEP) -> None:
             opt.unlink(missing_ok=True)
 
 
-def cached_net(weights: Path, base: Path | None, strength: float, make_generator, meta: dict) -> OnnxNet:
+def cached_net(weights: Path, base: Path | None, strength: float, make_generator, meta: dict,
+               members: Sequence[Path] = ()) -> OnnxNet:
     """The ONNX generator for these weights: from the cache when there, else exported (and cached when
     the folder can be written). make_generator() builds the torch generator (only on a miss)."""
-    path = cache_file(weights, base, strength)
+    path = cache_file(weights, base, strength, members)
     if path.is_file():
         try:
             return OnnxNet(path, optimized=optimized_file(path))

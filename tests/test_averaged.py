@@ -97,3 +97,24 @@ def test_average_refuses_one_file_classes_heads_and_averaged_files(folder, tmp_p
 def test_training_does_not_start_from_averaged_weights(folder):
     with pytest.raises(TrainingError, match=r"averaged weights have no network of their own.*a\.pt, b\.pt"):
         start_weights(SimpleNamespace(init=folder / "avg.pt", stage="pretrain", data="photos"))
+
+
+def test_onnx_cache_follows_the_members_and_names_a_missing_one(folder, tmp_path):
+    import os
+    import shutil
+
+    for name in ("a.pt", "b.pt", "avg.pt"):
+        shutil.copy2(folder / name, tmp_path / name)
+    exports = lambda: sorted((tmp_path / ".onnx").glob("avg.*.onnx"))  # noqa: E731
+    L = L_batch()
+    first = Colorizer.load(tmp_path / "avg.pt", backend="onnx").predict_ab(L)
+    Colorizer.load(tmp_path / "avg.pt", backend="onnx")
+    assert len(exports()) == 1  # the second load found the export
+    st = (tmp_path / "b.pt").stat()
+    os.utime(tmp_path / "b.pt", ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # a member changed on disk
+    again = Colorizer.load(tmp_path / "avg.pt", backend="onnx").predict_ab(L)
+    assert len(exports()) == 2
+    np.testing.assert_allclose(again, first, atol=1e-5)
+    (tmp_path / "b.pt").unlink()
+    with pytest.raises(WeightsError, match=r"member b\.pt \(efficientnet_lite0"):
+        Colorizer.load(tmp_path / "avg.pt", backend="onnx", weights_dir=tmp_path)
