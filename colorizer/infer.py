@@ -18,6 +18,9 @@ stage 2. The partner is found by the metadata stage 2 keeps of its start (meta["
 Heads: weights predict ab directly (meta["head"] "ab", or no head: the older files) or one logit
 per ab bin ("classes", color_classes.py), decoded by the annealed mean at a temperature.
 
+Averaged weights (averaged.py) name several ab weights, found as a partner is; they load as one
+generator whose output is the mean of theirs times a scale.
+
 Backends (backend.py): "torch" (device.TorchNet: the generator as a torch module, in bf16 where it
 pays: weights cast on the CPU, autocast on GPUs) or "onnx" (onnx_backend.OnnxNet: onnxruntime on the
 CPU, .onnx files made by `export-onnx`, or .pt weights exported once and cached beside them). Both
