@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from kornia.color import lab_to_rgb
 
+from .color import AB_SCALE
+
 BIN = 10.0            # width of a bin in CIELAB units (as Zhang et al.; our gamut test keeps 213 bins, theirs 313)
 SIGMA = 5.0           # soft encoding: Gaussian of this width over the nearest bins
 NEIGHBOURS = 5
@@ -84,3 +86,9 @@ def annealed_mean(logits: torch.Tensor, centers: torch.Tensor, temperature: floa
     """logits (B, Q, H, W) -> ab (B, 2, H, W) in CIELAB units: the mean of softmax(logits / T)."""
     p = torch.softmax(logits.float() / temperature, dim=1)
     return torch.einsum("bqhw,qc->bchw", p, centers.to(p.device, p.dtype))
+
+
+def decode(logits: torch.Tensor, centers: torch.Tensor, temperature: float = TEMPERATURE) -> torch.Tensor:
+    """A classes head's output -> normalised ab (ab / AB_SCALE), as an ab head gives it: what training's
+    samples, inference and distillation's teachers all show of it."""
+    return annealed_mean(logits, centers, temperature) / AB_SCALE

@@ -42,7 +42,7 @@ from PIL import Image
 from .averaged import find_members, is_averaged
 from .backend import resolve_backend
 from .checkpoint import COLORIZE, WeightsError, find_weights, load_weights, read_meta, require_task
-from .color import AB_SCALE, BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
+from .color import BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
                      MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
 from .onnx_backend import OnnxError, OnnxNet, cached_net
@@ -358,9 +358,9 @@ class Colorizer:
         if self.centers is not None:  # logits per ab bin -> ab (CIELAB units) -> normalised
             import torch
 
-            from .color_classes import annealed_mean
+            from .color_classes import decode
 
-            out = (annealed_mean(torch.from_numpy(out), self.centers, self.temperature) / AB_SCALE).numpy()
+            out = decode(torch.from_numpy(out), self.centers, self.temperature).numpy()
         return np.clip(out, -1.0, 1.0, dtype=np.float32)
 
     # ---- one photo: prepare, predict, finish --------------------------------------------

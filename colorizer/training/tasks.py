@@ -139,7 +139,7 @@ class Colorization:
         """The generator's output -> normalised ab."""
         if self.loss == "l1":
             return pred
-        return color_classes.annealed_mean(pred, self.centers, self.temperature) / AB_SCALE
+        return color_classes.decode(pred, self.centers, self.temperature)
 
     def reconstruction_loss(self, pred, target):
         if self.loss == "l1":

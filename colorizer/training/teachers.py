@@ -16,8 +16,7 @@ from collections.abc import Sequence
 
 import torch
 
-from ..color import AB_SCALE
-from ..color_classes import annealed_mean
+from ..color_classes import decode
 from ..device import autocast, to_input
 
 
@@ -48,7 +47,7 @@ class Teachers:
             net = model.net
             with autocast(net.torch_device, net.precision):
                 out = net.generator(to_input(L, net.torch_device)).float()
-            if model.centers is not None:  # a classes head: its annealed mean, CIELAB units -> normalised
-                out = annealed_mean(out, model.centers.to(out.device), model.temperature) / AB_SCALE
+            if model.centers is not None:  # a classes head: its annealed mean, normalised
+                out = decode(out, model.centers.to(out.device), model.temperature)
             total = out.clamp(-1, 1) if total is None else total + out.clamp(-1, 1)
         return (total / len(self.models) * self.saturation).clamp(-1, 1).to(L.device)
