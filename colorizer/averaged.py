@@ -15,10 +15,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from .checkpoint import COLORIZE, WeightsError, make_meta, read_meta, require_task, save_weights
+from .checkpoint import (COLORIZE, IDENTITY_KEYS, WeightsError, find_described, make_meta, read_meta,
+                         require_task, save_weights)
 
 STAGE = "average"
-MATCH_KEYS = ("date", "images_seen", "backbone")  # what says a file is the member that was averaged
 
 
 def is_averaged(meta: dict) -> bool:
@@ -46,7 +46,7 @@ def average_weights(paths: Sequence[str | Path], out: str | Path, scale: float =
     members = []
     for path in (Path(p) for p in paths):
         meta = _member_meta(path)
-        members.append(dict({k: meta.get(k) for k in (*MATCH_KEYS, "stage", "size")}, file=path.name))
+        members.append(dict({k: meta.get(k) for k in (*IDENTITY_KEYS, "stage", "size")}, file=path.name))
     meta = make_meta(task=COLORIZE, stage=STAGE, head="ab", scale=float(scale), members=members,
                      backbone=" + ".join(str(m["backbone"]) for m in members), size=members[0]["size"],
                      images_seen=sum(int(m["images_seen"] or 0) for m in members), epoch=None,
@@ -54,24 +54,12 @@ def average_weights(paths: Sequence[str | Path], out: str | Path, scale: float =
     return save_weights(out, {}, meta)
 
 
-def _matches(path: Path, member: dict) -> bool:
-    try:
-        meta = read_meta(path)
-    except WeightsError:
-        return False
-    return all(meta.get(k) == member.get(k) for k in MATCH_KEYS)
-
-
 def find_members(path: str | Path, meta: dict, folders: Sequence[Path]) -> list[Path]:
     """The member files an averaged file names, each looked for in folders by its name, then by its
     metadata (a renamed copy); WeightsError naming each one that is missing."""
     found, missing = [], []
     for member in meta.get("members") or []:
-        named = [f / str(member.get("file")) for f in folders]
-        hit = next((p for p in named if p.is_file() and _matches(p, member)), None)
-        if hit is None:
-            hit = next((p for f in folders for p in sorted(f.glob("*.pt"))
-                        if p.resolve() != Path(path).resolve() and _matches(p, member)), None)
+        hit = find_described(member, folders, exclude=path, name=str(member.get("file")))
         if hit is None:
             seen = member.get("images_seen")
             missing.append(f"{member.get('file')} ({member.get('backbone')} of {member.get('date')}, "

@@ -241,3 +241,31 @@ def ranked_weights(folder: str | Path = "weights", task: str | None = None) -> l
 def find_weights(folder: str | Path = "weights", task: str | None = None) -> list[Path]:
     """Weights files in folder, best first (see ranked_weights)."""
     return [p for p, _ in ranked_weights(folder, task)]
+
+
+# ---- weights that name other weights: stage 2 its stage-1 start, averaged weights their members ----
+
+IDENTITY_KEYS = ("date", "images_seen", "backbone")  # what a record of another weights file must match
+
+
+def describes(record: dict, meta: dict) -> bool:
+    """True when meta is that of the weights file record (a copy of its metadata) was taken from."""
+    return record.get("date") is not None and all(record.get(k) == meta.get(k) for k in IDENTITY_KEYS)
+
+
+def find_described(record: dict, folders, exclude: str | Path | None = None,
+                   name: str | None = None) -> Path | None:
+    """The weights file in folders (in order) that record describes: the one called name first, where
+    given, then any *.pt; never exclude (the file holding the record). None when no file matches."""
+    skip = Path(exclude).resolve() if exclude is not None else None
+    candidates = [Path(f) / name for f in folders] if name else []
+    candidates += [p for f in folders for p in sorted(Path(f).glob("*.pt"))]
+    for candidate in candidates:
+        if not candidate.is_file() or candidate.resolve() == skip:
+            continue
+        try:
+            if describes(record, read_meta(candidate)):
+                return candidate
+        except WeightsError:
+            continue
+    return None

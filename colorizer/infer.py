@@ -41,7 +41,8 @@ from PIL import Image
 
 from .averaged import find_members, is_averaged
 from .backend import resolve_backend
-from .checkpoint import COLORIZE, WeightsError, find_weights, load_weights, read_meta, require_task
+from .checkpoint import (COLORIZE, WeightsError, find_described, find_weights, load_weights, read_meta,
+                         require_task)
 from .color import BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
                      MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
@@ -131,9 +132,6 @@ def check_temperature(temperature: float) -> float:
 
 # ---- color strength: blending stage 2 with its stage-1 start ------------------------------
 
-PARTNER_KEYS = ("date", "images_seen", "backbone")  # what identifies stage 2's start in meta["init"]
-
-
 class ColorStrengthError(WeightsError):
     """A color strength below 1 that cannot be had: stage-1 weights, no stage-1 partner found
     (partner_missing: naming one by hand would help), or one that does not fit."""
@@ -150,11 +148,6 @@ def check_color_strength(strength: float) -> float:
     return float(strength)
 
 
-def is_partner(init: dict, meta: dict) -> bool:
-    """True when meta (a stage-1 file's) is the start stage 2 recorded as init."""
-    return init.get("date") is not None and all(init.get(k) == meta.get(k) for k in PARTNER_KEYS)
-
-
 def partner_folders(path: str | Path, weights_dir: str | Path | None = None) -> list[Path]:
     """Where a stage-2 file's partner is looked for: its own folder, then weights_folder()."""
     folders = [Path(path).parent, weights_folder(weights_dir)]
@@ -168,17 +161,7 @@ def find_partner(path: str | Path, meta: dict, weights_dir: str | Path | None = 
     init = meta.get("init")
     if meta.get("stage") != "gan" or not isinstance(init, dict):
         return None
-    me = Path(path).resolve()
-    for folder in partner_folders(path, weights_dir):
-        for candidate in sorted(folder.glob("*.pt")):
-            if candidate.resolve() == me:
-                continue
-            try:
-                if is_partner(init, read_meta(candidate)):
-                    return candidate
-            except WeightsError:
-                continue
-    return None
+    return find_described(init, partner_folders(path, weights_dir), exclude=path)
 
 
 def no_partner_message(path: str | Path, meta: dict, strength: float | None = None,
