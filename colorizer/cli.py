@@ -331,7 +331,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         run_evaluation(data=args.data, weights=args.weights, out_dir=args.out, render_size=args.render_size,
                        device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir,
                        fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights,
-                       temperature=args.temperature)
+                       temperature=args.temperature, saturation=args.saturation)
     except (WeightsError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -459,6 +459,9 @@ def main(argv=None) -> int:
     e.add_argument("--base-weights", metavar="PATH", help="the stage-1 weights to blend with (see colorize --help)")
     e.add_argument("--temperature", type=temperature, default=None,
                    help="classes-head weights: the annealed mean's temperature (ignored, with a note, for others)")
+    e.add_argument("--saturation", type=float, nargs="+", default=None, metavar="X",
+                   help="one or more factors on the predicted colors (as colorize --saturation), each scored as "
+                        "its own row for every weights file; the network runs once per photo (default 1)")
     e.add_argument("--limit", type=positive_int, default=None, help="only the first N photos")
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")

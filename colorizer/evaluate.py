@@ -31,7 +31,7 @@ from .sheets import make_grid, thumb
 
 CSV_FIELDS = ["file", "width", "height", "weights", "psnr", "ssim", "colorfulness_pred", "false_color",
               "colorfulness_true", "psnr_gray", "ssim_gray", "colorfulness_gray", "false_color_gray",
-              "color_strength", "temperature"]
+              "color_strength", "temperature", "saturation"]
 GRID_ROWS = 8
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -100,15 +100,20 @@ def score(pred: Image.Image, truth: Image.Image, truth_ab: np.ndarray | None = N
             "false_color": metrics.false_color_rate(metrics.lab_ab(a), truth_ab)}
 
 
-def weights_labels(paths: list[str], strengths: list[float] | None = None) -> list[str]:
+def weights_labels(paths: list[str], strengths: list[float] | None = None,
+                   saturations: list[float] | None = None) -> list[str]:
     """Short names for the table and grid: file names, or the paths when file names repeat; with
-    ' s=0.5' after each where a color strength below 1 is used or several strengths are scored."""
+    ' s=0.5' after each where a color strength below 1 is used or several strengths are scored, and
+    ' x1.2' where a saturation other than 1 is used or several are scored."""
     names = [Path(p).name for p in paths]
     if len(set(names)) < len(set(paths)):
         names = [str(p) for p in paths]
     strengths = strengths or [1.0] * len(paths)
     if len(set(strengths)) > 1 or min(strengths) < 1:
         names = [f"{n} s={s:g}" for n, s in zip(names, strengths)]
+    saturations = saturations or [1.0] * len(paths)
+    if set(saturations) != {1.0}:
+        names = [f"{n} x{x:g}" for n, x in zip(names, saturations)]
     return names
 
 
@@ -129,6 +134,7 @@ def _print_table(summary: dict) -> None:
         seen = f"{m['images_seen']:,} photos seen" if m["images_seen"] is not None else "photos seen unknown"
         extra = "".join([f", color strength {m['color_strength']:g} with {m['base_weights']}"
                          if m["color_strength"] < 1 else "",
+                         f", saturation x{m['saturation']:g}" if m["saturation"] != 1 else "",
                          f", classes head at temperature {m['temperature']:g}" if m["temperature"] else ""])
         print(f"  {m['name']}: {m['weights']} (stage {m['stage']}, {m['backbone']}, {seen}, "
               f"render size {m['render_size']}{extra})")
@@ -146,7 +152,8 @@ def _print_table(summary: dict) -> None:
 def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None = None, device: str = "auto",
                    precision: str = "auto", limit: int | None = None, weights_dir=None,
                    fid: bool = True, color_strength: float | list[float] | None = None,
-                   base_weights: str | Path | None = None, temperature: float | None = None) -> dict:
+                   base_weights: str | Path | None = None, temperature: float | None = None,
+                   saturation: float | list[float] | None = None) -> dict:
     """Score one or several weights files on every color photo under data, on the same photos;
     write per_image.csv, summary.json and grid.png to out_dir, print one table.
 
@@ -155,7 +162,8 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
     trained size. fid=False skips the FID (and the Inception download attempt). color_strength:
     one or several (each weights file is scored at each, one row per pair; None: infer's default);
     base_weights: the stage-1 file to blend with (default: found from the metadata). temperature:
-    for classes-head weights (ignored for others, with a note).
+    for classes-head weights (ignored for others, with a note). saturation: one or several factors on
+    the predicted colors (as colorize --saturation; each its own row, the network run once per photo).
 
     Returns the summary: "models" (one entry per weights, in order), "gray_baseline" and
     "ground_truth" means; with one weights file also today's "model", "weights", "stage", ... keys.
@@ -168,13 +176,18 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
         raise ValueError(f"no photos found in {data}")
     paths = list(weights) if isinstance(weights, (list, tuple)) else [weights]
     strengths = list(color_strength) if isinstance(color_strength, (list, tuple)) else [color_strength]
-    models = [Colorizer.load(w, device=device, precision=precision, render_size=render_size,
-                             weights_dir=weights_dir, color_strength=s, base_weights=base_weights,
-                             temperature=temperature) for w in paths for s in strengths]
-    for m in models:
+    saturations = list(saturation) if isinstance(saturation, (list, tuple)) else [saturation or 1.0]
+    if min(saturations) <= 0:
+        raise ValueError(f"saturation is a factor > 0, not {min(saturations):g}")
+    nets = [Colorizer.load(w, device=device, precision=precision, render_size=render_size,
+                           weights_dir=weights_dir, color_strength=s, base_weights=base_weights,
+                           temperature=temperature) for w in paths for s in strengths]
+    for m in nets:
         if temperature is not None and m.temperature is None:
             print(f"note: temperature ignored for {m.meta['path']}: it predicts ab directly (no classes head)")
-    names = weights_labels([m.meta["path"] for m in models], [m.color_strength for m in models])
+    models = [m for m in nets for _ in saturations]  # one row each: weights x strength x saturation
+    sats = saturations * len(nets)
+    names = weights_labels([m.meta["path"] for m in models], [m.color_strength for m in models], sats)
     inception = load_inception(models[0].device) if fid else None
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -196,8 +209,12 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
         gray = gray_baseline(truth)
         s_gray = score(gray, truth, truth_ab)
         true_cf = metrics.colorfulness(np.asarray(truth))
-        preds = [m.colorize(truth) for m in models]
-        for m, pred in zip(models, preds):
+        preds = []
+        for m in nets:  # each network once; its colors at each saturation
+            L_full, L_small = m.prepare(truth)
+            ab = m.predict_ab(L_small)
+            preds += [m.finish(L_full, ab, x) for x in saturations]
+        for m, x, pred in zip(models, sats, preds):
             s = score(pred, truth, truth_ab)
             rows.append({"file": str(path.relative_to(data)), "width": truth.width, "height": truth.height,
                          "weights": m.meta["path"], "psnr": s["psnr"], "ssim": s["ssim"],
@@ -205,7 +222,7 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
                          "colorfulness_true": true_cf,
                          "psnr_gray": s_gray["psnr"], "ssim_gray": s_gray["ssim"],
                          "colorfulness_gray": s_gray["colorfulness"], "false_color_gray": s_gray["false_color"],
-                         "color_strength": m.color_strength, "temperature": m.temperature})
+                         "color_strength": m.color_strength, "temperature": m.temperature, "saturation": x})
         if len(grid) < GRID_ROWS:
             grid.append([thumb(truth), thumb(gray)] + [thumb(p) for p in preds])
         if inception is not None:
@@ -234,12 +251,12 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
                     "colorfulness_ratio": ratio(_mean(first, "colorfulness_gray")),
                     "false_color": _mean(first, "false_color_gray"), "fid": fids.get("gray")}
     model_summaries = []
-    for i, (m, name) in enumerate(zip(models, names)):
+    for i, (m, x, name) in enumerate(zip(models, sats, names)):
         mine = rows[i::len(models)]
         model_summaries.append({
             "weights": m.meta["path"], "name": name, "stage": m.meta.get("stage"),
             "backbone": m.meta.get("backbone"), "images_seen": m.meta.get("images_seen"),
-            "render_size": m.render_size, "color_strength": m.color_strength,
+            "render_size": m.render_size, "color_strength": m.color_strength, "saturation": x,
             "base_weights": m.meta.get("base_weights"), "head": m.head, "temperature": m.temperature,
             "psnr": _mean(mine, "psnr"),
             "psnr_vs_gray": _mean(mine, "psnr") - gray_summary["psnr"], "ssim": _mean(mine, "ssim"),

@@ -360,3 +360,41 @@ def test_several_color_strengths_in_one_run(tmp_path, capsys, monkeypatch):
     alone = json.loads((tmp_path / "b" / "summary.json").read_text())["models"][0]
     for key in ("psnr", "ssim", "colorfulness", "false_color"):  # strength 0 is stage 1
         assert summary["models"][0][key] == alone[key]
+
+
+def test_several_saturations_in_one_run_match_colorize_and_run_the_network_once(photo_dir, weights, tmp_path,
+                                                                                capsys, monkeypatch):
+    from colorizer.infer import Colorizer
+
+    calls = []
+    predict = Colorizer.predict_ab
+    monkeypatch.setattr(Colorizer, "predict_ab", lambda self, L: calls.append(1) or predict(self, L))
+    common = ["--data", str(photo_dir), "--weights", str(weights), "--render-size", "64", "--device", "cpu",
+              "--precision", "fp32", "--no-fid"]
+    assert cli_main(["evaluate", *common, "--saturation", "1", "2", "--out", str(tmp_path / "a")]) == 0
+    assert "x2" in capsys.readouterr().out
+    n = len(PHOTOS)  # the unreadable and the gray file are skipped
+    assert len(calls) == n  # one network call per photo for both rows
+    summary = json.loads((tmp_path / "a" / "summary.json").read_text())
+    one, two = summary["models"]
+    assert (one["name"], one["saturation"], two["name"], two["saturation"]) == (
+        f"{weights.name} x1", 1.0, f"{weights.name} x2", 2.0)
+    assert two["colorfulness"] > 1.5 * one["colorfulness"] and one["psnr"] != two["psnr"]
+    with open(tmp_path / "a" / "per_image.csv", newline="") as fh:
+        assert [float(r["saturation"]) for r in csv.DictReader(fh)] == [1, 2] * n
+
+    assert cli_main(["evaluate", *common, "--out", str(tmp_path / "b")]) == 0  # x1 is what evaluate always gave
+    alone = json.loads((tmp_path / "b" / "summary.json").read_text())["models"][0]
+    assert alone["name"] == weights.name and alone["saturation"] == 1.0
+    for key in ("psnr", "ssim", "colorfulness", "false_color"):
+        assert one[key] == alone[key]
+    model = Colorizer.load(weights, device="cpu", precision="fp32", render_size=64)
+    photo = photo_dir / PHOTOS[0]
+    with Image.open(photo) as im:  # x2 is what colorize --saturation 2 gives
+        truth = im.convert("RGB")
+    expected = score(model.colorize(truth, saturation=2.0), truth)["psnr"]
+    with open(tmp_path / "a" / "per_image.csv", newline="") as fh:
+        row = next(r for r in csv.DictReader(fh) if r["file"] == photo.name and float(r["saturation"]) == 2)
+    assert float(row["psnr"]) == pytest.approx(expected, abs=1e-3)
+    assert cli_main(["evaluate", *common, "--saturation", "0", "--out", str(tmp_path / "c")]) == 2
+    assert "saturation" in capsys.readouterr().err
