@@ -176,7 +176,8 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
         raise ValueError(f"no photos found in {data}")
     paths = list(weights) if isinstance(weights, (list, tuple)) else [weights]
     strengths = list(color_strength) if isinstance(color_strength, (list, tuple)) else [color_strength]
-    saturations = list(saturation) if isinstance(saturation, (list, tuple)) else [saturation or 1.0]
+    saturations = [1.0] if saturation is None else list(saturation) if isinstance(saturation, (list, tuple)) \
+        else [saturation]
     if min(saturations) <= 0:
         raise ValueError(f"saturation is a factor > 0, not {min(saturations):g}")
     nets = [Colorizer.load(w, device=device, precision=precision, render_size=render_size,
