@@ -18,6 +18,7 @@ from typing import Iterable
 
 from PIL import Image
 
+from .averaged import STAGE as AVERAGED_STAGE
 from .checkpoint import PAIRED, WeightsError, ranked_weights, read_meta, task_of
 from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
 from .infer import (WEIGHTS_ENV, find_partner, gray_baseline, head_of, no_partner_message, resolve_weights,
@@ -29,7 +30,8 @@ from .translate import result_name as translated_name
 RENDER_SIZES = (128, 192, 256, 384, 512)
 PREVIEW_SIDE = 1600  # long side of the images shown on the page (downloads keep full size)
 GRAYED_NOTE = "already in color: turned gray first"
-STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN", "average": "averaged · mean of several"}
+STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN",
+               AVERAGED_STAGE: "averaged · mean of several"}
 CLASSES_STAGE_NAMES = {"pretrain": "stage 1 · classes", "gan": "stage 2 · GAN · classes"}  # head "classes"
 PAIRED_STAGE_NAMES = {"pretrain": "paired · L1 only", "gan": "paired · pix2pix GAN"}  # task "paired"
 # Page and API: torch, bf16 where the device has it. They load once, so the command line's reason for

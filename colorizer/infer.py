@@ -39,7 +39,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .averaged import find_members, is_averaged
+from .averaged import STAGE as AVERAGED_STAGE, find_members, is_averaged
 from .backend import resolve_backend
 from .checkpoint import (COLORIZE, WeightsError, find_described, find_weights, load_weights, read_meta,
                          require_task)
@@ -169,7 +169,8 @@ def no_partner_message(path: str | Path, meta: dict, strength: float | None = No
     """Why a color strength below 1 cannot be had for these weights, naming the missing file
     (strength None: said of color strength in general, as the page does)."""
     if meta.get("stage") != "gan":
-        what = {"pretrain": "stage-1", "average": "averaged"}.get(meta.get("stage"), f"stage {meta.get('stage')!r}")
+        what = {"pretrain": "stage-1", AVERAGED_STAGE: "averaged"}.get(meta.get("stage"),
+                                                                       f"stage {meta.get('stage')!r}")
         return (f"{path}: color strength{'' if strength is None else f' {strength:g}'} needs stage-2 weights "
                 f"(it blends them with the stage-1 weights they started from); these are {what} weights"
                 + ("" if strength is None else " (use color strength 1)"))

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 
 from .. import checkpoint as ckpt
+from ..averaged import is_averaged
 
 
 class TrainingError(RuntimeError):
@@ -36,7 +37,7 @@ def start_weights(cfg) -> tuple[dict | None, dict]:
         raise TrainingError(f"{'Stage 2 starts from stage-1 weights, and ' if cfg.stage == 'gan' else ''}"
                             f"{cfg.init} does not exist. Make it with:\n    {command}")
     state, meta = ckpt.load_weights(cfg.init)
-    if meta.get("stage") == "average":
+    if is_averaged(meta):
         names = ", ".join(str(m.get("file")) for m in meta.get("members") or [])
         raise TrainingError(f"{cfg.init}: averaged weights have no network of their own to train; start from "
                             f"one of their members ({names}), or teach one network their colors with "
