@@ -149,6 +149,13 @@ def _print_table(summary: dict) -> None:
 
 # ---- the command --------------------------------------------------------------------------
 
+def _listed(value, default=None) -> list:
+    """One value or several (a list or tuple) -> a list; None -> [default]."""
+    if value is None:
+        return [default]
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
 def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None = None, device: str = "auto",
                    precision: str = "auto", limit: int | None = None, weights_dir=None,
                    fid: bool = True, color_strength: float | list[float] | None = None,
@@ -174,10 +181,9 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
     photos = list_photos(data)[:limit]
     if not photos:
         raise ValueError(f"no photos found in {data}")
-    paths = list(weights) if isinstance(weights, (list, tuple)) else [weights]
-    strengths = list(color_strength) if isinstance(color_strength, (list, tuple)) else [color_strength]
-    saturations = [1.0] if saturation is None else list(saturation) if isinstance(saturation, (list, tuple)) \
-        else [saturation]
+    paths = _listed(weights)
+    strengths = _listed(color_strength)
+    saturations = _listed(saturation, default=1.0)
     if min(saturations) <= 0:
         raise ValueError(f"saturation is a factor > 0, not {min(saturations):g}")
     nets = [Colorizer.load(w, device=device, precision=precision, render_size=render_size,
