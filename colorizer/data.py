@@ -127,10 +127,13 @@ def _seed_worker(worker_id: int) -> None:
 
 
 def make_loaders(train_files, val_files, size: int, batch_size: int, workers: int, seed: int = 42,
-                 pin_memory: bool = False, rank: int = 0, world: int = 1) -> tuple[DataLoader, DataLoader]:
+                 pin_memory: bool = False, rank: int = 0, world: int = 1,
+                 parts: tuple[list[int], list[float]] | None = None) -> tuple[DataLoader, DataLoader]:
     """Training loader (shuffled; with world > 1, this rank's share of each epoch) and validation loader.
 
-    batch_size is per process; call train_dl.sampler.set_epoch(epoch) each epoch when world > 1.
+    parts: (sizes, shares) when train_files are several folders' files one after the other: each
+    epoch then draws them by share (ShareSampler). batch_size is per process; call
+    train_dl.sampler.set_epoch(epoch) each epoch when world > 1 or with parts.
     """
     if len(train_files) < 1:
         raise DataError("No training photos left after the validation split")
@@ -138,10 +141,81 @@ def make_loaders(train_files, val_files, size: int, batch_size: int, workers: in
     common = dict(num_workers=workers, pin_memory=pin_memory, worker_init_fn=_seed_worker,
                   persistent_workers=workers > 0)
     train_ds = PhotoDataset(train_files, size, train=True, scale=1.125)
-    sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=seed,
-                                 drop_last=True) if world > 1 else None
+    if parts is not None and len(parts[0]) > 1:
+        sampler = ShareSampler(parts[0], parts[1], seed, rank, world)
+    else:
+        sampler = DistributedSampler(train_ds, num_replicas=world, rank=rank, shuffle=True, seed=seed,
+                                     drop_last=True) if world > 1 else None
     train_dl = DataLoader(train_ds, batch_size=batch_size, shuffle=sampler is None, sampler=sampler,
                           drop_last=len(train_files) >= batch_size * world, generator=g, **common)
-    val_dl = DataLoader(PhotoDataset(val_files, size, train=False), batch_size=batch_size, shuffle=False,
-                        **common)
-    return train_dl, val_dl
+    return train_dl, val_loader(val_files, size, batch_size, workers, pin_memory)
+
+
+def val_loader(files, size: int, batch_size: int, workers: int = 0, pin_memory: bool = False) -> DataLoader:
+    """Validation photos in order, center-cropped, not flipped."""
+    return DataLoader(PhotoDataset(files, size, train=False), batch_size=batch_size, shuffle=False,
+                      num_workers=workers, pin_memory=pin_memory, worker_init_fn=_seed_worker,
+                      persistent_workers=workers > 0)
+
+
+# ---- several folders in chosen shares --------------------------------------------------------
+def parse_part(spec: str) -> tuple[str, float | None]:
+    """'DIR' or 'DIR:SHARE' -> (DIR, SHARE or None). SHARE is a positive number; a colon followed by
+    anything else is part of the folder's name."""
+    folder, sep, share = str(spec).rpartition(":")
+    if sep and folder:
+        try:
+            value = float(share)
+        except ValueError:
+            return str(spec), None
+        if not value > 0:
+            raise DataError(f"--data {spec}: the share after ':' must be a positive number, not {share}")
+        return folder, value
+    return str(spec), None
+
+
+def part_shares(sizes: list[int], shares: list[float | None]) -> list[float]:
+    """Each part's share of an epoch's draws, summing to 1. Parts without a share split what the
+    named shares leave in proportion to their photo counts (all unnamed: plain proportion)."""
+    named = sum(s for s in shares if s is not None)
+    free = [n for n, s in zip(sizes, shares) if s is None]
+    if named > 1.0 + 1e-9 and free:
+        raise DataError(f"--data shares add up to {named:g}, leaving nothing for the parts without one")
+    if not free:  # all named: relative weights
+        return [s / named for s in shares]
+    rest = max(1.0 - named, 0.0) if named else 1.0
+    return [s if s is not None else rest * n / sum(free) for n, s in zip(sizes, shares)]
+
+
+class ShareSampler(torch.utils.data.Sampler):
+    """Indices into the parts' concatenated files, each part drawn by its share (with replacement
+    within a part, so a small part given a large share repeats). One epoch is `num_samples` draws,
+    the same as one pass over every file; the draw depends only on (seed, epoch), so every rank of
+    a DDP run sees the same order and takes its own slice, and --resume continues where it was."""
+
+    def __init__(self, sizes: list[int], shares: list[float], seed: int = 42, rank: int = 0, world: int = 1):
+        self.sizes, self.shares, self.seed, self.rank, self.world = list(sizes), list(shares), seed, rank, world
+        self.num_samples = sum(sizes)
+        self.epoch = 0
+        weights = [s / n for n, s in zip(sizes, shares) for _ in range(n)]
+        self.weights = torch.tensor(weights, dtype=torch.double)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def draws(self) -> torch.Tensor:
+        g = torch.Generator().manual_seed(self.seed + 1000003 * self.epoch)
+        return torch.multinomial(self.weights, self.num_samples, replacement=True, generator=g)
+
+    def __iter__(self):
+        per_rank = self.num_samples // self.world
+        return iter(self.draws()[self.rank * per_rank:(self.rank + 1) * per_rank].tolist())
+
+    def __len__(self) -> int:
+        return self.num_samples // self.world
+
+    def counts(self) -> list[int]:
+        """How many of this epoch's draws each part gives (all ranks together)."""
+        bounds = np.cumsum([0] + self.sizes)
+        picked = self.draws().numpy()
+        return [int(((picked >= a) & (picked < b)).sum()) for a, b in zip(bounds[:-1], bounds[1:])]

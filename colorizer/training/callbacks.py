@@ -115,7 +115,7 @@ class Checkpointer(Callback):
         cfg = trainer.cfg
         m = ckpt.make_meta(
             stage=cfg.stage, task=trainer.task.name, backbone=trainer.backbone, size=cfg.size, epoch=epoch,
-            images_seen=trainer.base_images_seen + trainer.images_seen, data=trainer.data.source,
+            images_seen=trainer.base_images_seen + trainer.images_seen, data=trainer.data.source, data_mix=trainer.data.mix,
             data_note=cfg.data_note, precision=trainer.precision, device=str(trainer.device), config=cfg.as_meta(),
             **trainer.task.meta())
         if trainer.init_meta:

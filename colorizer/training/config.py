@@ -51,10 +51,12 @@ def defaults(stage: str, task: str) -> dict:
 class TrainConfig:
     stage: str = "pretrain"              # "pretrain" (L1 only) or "gan"
     task: str = "colorize"               # what is learned (tasks.py): "colorize" is L -> ab, "paired" A -> B
-    data: str | None = None              # colorize: folder of color photos, or "coco" (default: the examples);
+    data: str | tuple[str, ...] | None = None  # colorize: folder of color photos, or "coco" (default: the
+                                         # examples), or several "DIR[:SHARE]" parts drawn by share (data.py);
                                          # paired: folder of A|B files, or of the A images (with data_b)
     data_b: str | None = None            # paired: folder of the B images, named as their A images
-    val_data: str | None = None          # separate validation folder; else a fixed-seed split of data
+    val_data: str | tuple[str, ...] | None = None  # separate validation folder(s), each logged on its
+                                         # own; else a fixed-seed split of each data part
     val_fraction: float = 0.05
     out: Path | None = None              # weights file written (stage default)
     init: Path | None = None             # generator weights to start from (gan default: the stage-1 weights)
@@ -102,6 +104,11 @@ class TrainConfig:
     data_note: str = ""                  # free text recorded in the metadata
 
     def __post_init__(self):
+        for key in ("data", "val_data"):  # several folders: a tuple; one: its string
+            value = getattr(self, key)
+            if isinstance(value, (list, tuple)):
+                value = tuple(str(v) for v in value)
+                setattr(self, key, value[0] if len(value) == 1 else value or None)
         for key, value in defaults(self.stage, self.task).items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
@@ -131,6 +138,8 @@ class TrainConfig:
         if self.generator not in GENERATORS:
             raise ValueError(f"generator must be one of {', '.join(GENERATORS)}, not {self.generator!r}")
         if self.task == "paired":
+            if isinstance(self.data, tuple) or isinstance(self.val_data, tuple):
+                raise ValueError("--task paired takes one --data folder and one --val-data folder")
             if self.loss != "l1" or self.augment != "none":
                 raise ValueError("--task paired trains with L1 (--loss l1) and no --augment")
             if self.direction not in ("AtoB", "BtoA"):

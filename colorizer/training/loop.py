@@ -89,15 +89,30 @@ class Trainer:
             model.train()
 
     def validate(self) -> dict:
+        """The task's validation metrics as val_* columns. With several validation folders, each is
+        also logged as val_NAME_*, and val_* (the score that --keep best reads included) is their mean,
+        so that a large folder does not outvote a small one."""
+        if not self.data.val_sets:
+            return self._validate(self.data.val, "val_")
+        rows = {name: self._validate(loader, f"val_{name}_") for name, loader in self.data.val_sets}
+        rows = {name: row for name, row in rows.items() if row}
+        mean = {}
+        for name, row in rows.items():
+            for k, v in row.items():
+                key = "val_" + k[len(f"val_{name}_"):]
+                mean[key] = mean.get(key, 0.0) + v / len(rows)
+        return dict(mean, **{k: v for row in rows.values() for k, v in row.items()})
+
+    def _validate(self, loader, prefix: str) -> dict:
         totals, n = {}, 0
-        for i, batch in enumerate(self.data.val):
+        for i, batch in enumerate(loader):
             if self.cfg.val_batches is not None and i >= self.cfg.val_batches:
                 break
             x, y = self.task.split(batch, self.device)
             for k, v in self.task.val_metrics(x, self.predict(x), y).items():
                 totals[k] = totals.get(k, 0.0) + v
             n += x.shape[0]
-        return {f"val_{k}": v for k, v in self.task.val_summary({k: v / n for k, v in totals.items()}).items()} if n else {}
+        return {f"{prefix}{k}": v for k, v in self.task.val_summary({k: v / n for k, v in totals.items()}).items()} if n else {}
 
     def sample_images(self):
         """(input, prediction, truth) RGB batches of the fixed validation photos, or None."""
@@ -136,7 +151,7 @@ class Trainer:
     def run_epoch(self, epoch: int, budget: Budget) -> tuple[dict, bool]:
         """Train one epoch (or until the budget is spent) -> (its log row, stop now?)."""
         self.stage.train()
-        if self.dist.enabled:
+        if hasattr(self.data.train.sampler, "set_epoch"):  # DDP, or several --data parts drawn by share
             self.data.train.sampler.set_epoch(epoch)
         self._event("on_epoch_begin", epoch, len(self.data.train))
         started, sums, n_steps, n_images = budget.elapsed_minutes(), {}, 0, 0

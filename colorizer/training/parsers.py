@@ -31,9 +31,11 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--task", default=d.task, choices=list(TASK_DEFAULTS),
                    help="colorize: gray L -> color ab; paired: image A -> image B (pix2pix: sketch -> photo, "
                         "map -> satellite, ...) from --data pairs (default %(default)s)")
-    p.add_argument("--data",
+    p.add_argument("--data", nargs="+", metavar="DIR[:SHARE]",
                    help="folder of color photos (searched recursively), or 'coco' for fastai's COCO sample "
-                        "(needs the internet). Default: the example photos shipped in the repo. With --task paired: "
+                        "(needs the internet). Several folders train together, each epoch drawing each by its "
+                        "SHARE (e.g. people:0.5 scenes:0.2 objects; parts without one split the rest by their "
+                        "photo counts). Default: the example photos shipped in the repo. With --task paired: "
                         "a folder of A|B files (A left, B right; `python -m colorizer make-sketches` makes them), "
                         "or of the A images with --data-b")
     p.add_argument("--data-b", metavar="DIR_B", help="paired: folder of the B images, named as the A images in --data")
@@ -48,7 +50,9 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p.add_argument("--load-size", type=positive_int,
                    help="paired: images are resized to this square before the random --size crop "
                         "(default --size x 286/256: 286 for 256)")
-    p.add_argument("--val-data", help="separate folder of validation photos (default: a fixed-seed split of --data)")
+    p.add_argument("--val-data", nargs="+", metavar="DIR",
+                   help="separate folder(s) of validation photos, each logged on its own; --keep best scores "
+                        "their mean (default: a fixed-seed split of each --data folder)")
     p.add_argument("--val-fraction", type=float, default=d.val_fraction, help="share of --data held out (default %(default)s)")
     p.add_argument("--size", type=positive_int, default=d.size, help="training crop size in pixels (default %(default)s)")
     p.add_argument("--epochs", type=positive_int,

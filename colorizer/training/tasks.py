@@ -15,7 +15,8 @@ and the stages do not change.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import torch
@@ -24,7 +25,8 @@ from torch.utils.data import DataLoader
 
 from .. import color_classes, metrics
 from ..color import AB_SCALE, gray_rgb, lab_norm_to_rgb, rgb_to_lab_norm
-from ..data import DataError, make_loaders, resolve_data, scan_photos, split_files
+from ..data import (DataError, make_loaders, parse_part, part_shares, resolve_data, scan_photos, split_files,
+                    val_loader)
 from ..device import to_input
 from ..models import build_generator, build_paired_generator, unet_depth
 from ..pairs import make_pair_loaders, scan_pairs
@@ -40,6 +42,17 @@ class Loaders:
     source: str      # where the photos came from (recorded in the weights' metadata)
     n_train: int
     n_val: int
+    # several validation folders: (name, loader) each, validated and logged on its own (loop.py)
+    val_sets: list[tuple[str, DataLoader]] = field(default_factory=list)
+    mix: list[dict] = field(default_factory=list)  # several --data parts: folder, photos, share each
+
+
+def _names(folders: list[Path]) -> list[str]:
+    """Short, distinct names for log columns: each folder's last part (with its parent if two clash)."""
+    names = [f.name or str(f) for f in folders]
+    if len(set(names)) < len(names):
+        names = [f"{f.parent.name}_{f.name}" for f in folders]
+    return [n.replace(" ", "_") for n in names]
 
 
 class Task(Protocol):
@@ -96,20 +109,44 @@ class Colorization:
         return build_generator(backbone, backbone_weights, size, self.in_channels, self.out_channels)
 
     def loaders(self, cfg, workers, pin_memory, rank, world, log) -> Loaders:
-        folder = resolve_data(cfg.data)
-        files = scan_photos(folder, log=log)
+        """One folder, or several --data parts DIR[:SHARE] whose files each epoch draws by share; the
+        validation photos are --val-data (one loader per folder) or a fixed-seed split of each part."""
+        specs = [cfg.data] if isinstance(cfg.data, str) else list(cfg.data)
+        parts = [parse_part(spec) for spec in specs]
+        folders = [resolve_data(folder) for folder, _ in parts]
+        scanned = [scan_photos(folder, log=log) for folder in folders]
         if cfg.val_data:
-            train_files, val_files = files, scan_photos(resolve_data(cfg.val_data), log=log)
+            train_parts = scanned
+            val_folders = [resolve_data(v) for v in ([cfg.val_data] if isinstance(cfg.val_data, str) else cfg.val_data)]
+            val_parts = [scan_photos(v, log=log) for v in val_folders]
         else:
-            train_files, val_files = split_files(files, cfg.val_fraction, cfg.seed)
+            splits = [split_files(files, cfg.val_fraction, cfg.seed) for files in scanned]
+            train_parts, val_parts = [t for t, _ in splits], [v for _, v in splits]
+            val_folders = folders
+        train_files = [f for files in train_parts for f in files]
+        val_files = [f for files in val_parts for f in files]
+        sizes = [len(files) for files in train_parts]
+        shares = part_shares(sizes, [share for _, share in parts])
         train_dl, val_dl = make_loaders(train_files, val_files, cfg.size, cfg.batch_size, workers, cfg.seed,
-                                        pin_memory=pin_memory, rank=rank, world=world)
+                                        pin_memory=pin_memory, rank=rank, world=world, parts=(sizes, shares))
+        mix = []
+        if len(parts) > 1:
+            counts = train_dl.sampler.counts()
+            for name, folder, n, share, drawn in zip(_names(folders), folders, sizes, shares, counts):
+                mix.append(dict(name=name, folder=str(folder), photos=n, share=round(share, 4)))
+                log(f"data part {name}: {n} photos, share {share:.0%}: {drawn} draws an epoch "
+                    f"({drawn / n:.2f} per photo)")
+        val_sets = []
+        if len(val_parts) > 1:
+            val_sets = [(name, val_loader(files, cfg.size, cfg.batch_size))
+                        for name, files in zip(_names(val_folders), val_parts) if files]
         if self.loss == "classes":
             self.weights = self._class_weights(train_dl, log)
         if self.teacher_paths:
             log(f"distilling: the target is the mean colors of {', '.join(self.teacher_paths)}"
                 + (f" x {self.teacher_saturation:g}" if self.teacher_saturation != 1.0 else ""))
-        return Loaders(train_dl, val_dl, str(folder), len(train_files), len(val_files))
+        source = " + ".join(f"{f}:{m['share']:g}" for f, m in zip(folders, mix)) if mix else str(folders[0])
+        return Loaders(train_dl, val_dl, source, len(train_files), len(val_files), val_sets, mix)
 
     def _class_weights(self, train_dl, log, batches: int = 20) -> torch.Tensor:
         """Rebalancing weights from how often each bin occurs in (up to) `batches` training batches."""
