@@ -18,6 +18,7 @@ import hashlib
 import io
 import json
 import os
+import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -186,16 +187,24 @@ def prune_cache(folder: Path, keep: int = CACHE_KEEP) -> None:
             opt.unlink(missing_ok=True)
 
 
+def first_run_note(weights: Path) -> None:
+    """The one line a user sees when a start is slow because the weights are exported (once)."""
+    print(f"Preparing {weights} for this machine, once: about 15 s (later runs start in under a "
+          f"second; the result is kept in {Path(weights).parent / CACHE_DIR}/)", file=sys.stderr, flush=True)
+
+
 def cached_net(weights: Path, base: Path | None, strength: float, make_generator, meta: dict,
-               members: Sequence[Path] = ()) -> OnnxNet:
+               members: Sequence[Path] = (), note=first_run_note) -> OnnxNet:
     """The ONNX generator for these weights: from the cache when there, else exported (and cached when
-    the folder can be written). make_generator() builds the torch generator (only on a miss)."""
+    the folder can be written). make_generator() builds the torch generator (only on a miss, after
+    note(weights) has said why this start is slow)."""
     path = cache_file(weights, base, strength, members)
     if path.is_file():
         try:
             return OnnxNet(path, optimized=optimized_file(path))
         except OnnxError:
             path.unlink(missing_ok=True)  # damaged (a disk that filled up): export again
+    note(weights)
     generator = make_generator()
     try:
         export(generator, meta, path)

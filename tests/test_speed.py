@@ -80,6 +80,17 @@ def test_pt_weights_on_onnx_are_exported_once_beside_them(tiny, monkeypatch):
     assert again.colorize(Image.new("RGB", (70, 50), "gray")).size == (70, 50)
 
 
+def test_the_first_start_says_why_it_is_slow_and_the_next_says_nothing(tmp_path, capsys):
+    torch.manual_seed(0)
+    weights = save_weights(tmp_path / "first.pt", build_generator("resnet18", "none", 64).state_dict(),
+                           make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10))
+    Colorizer.load(weights, backend="onnx")
+    err = capsys.readouterr().err
+    assert "Preparing" in err and "first.pt" in err and "once" in err
+    Colorizer.load(weights, backend="onnx")
+    assert "Preparing" not in capsys.readouterr().err
+
+
 def test_one_photo_on_a_cached_export_imports_no_torch(tiny, tmp_path):
     """The start of `colorize` on onnx: weights metadata (checkpoint.read_meta), the cached export, and
     numpy color (color.py) around it; importing torch would be about half of the command's time."""
