@@ -338,55 +338,68 @@ def evaluate_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_output_flags(p: argparse.ArgumentParser, what: str) -> None:
-    """--format, --quality and --batch-size: how a folder's results are written (colorize, translate)."""
+def add_output_flags(p, what: str, batch_group=None) -> None:
+    """--format, --quality and --batch-size: how a folder's results are written (colorize, translate);
+    --batch-size goes into batch_group when a parser groups its advanced flags."""
     p.add_argument("--format", default="png", choices=["png", "jpg", "webp"],
                    help="file type written into a folder (default %(default)s: lossless, fast compression)")
     p.add_argument("--quality", type=quality, default=90, help="jpg and webp quality, 1..100 (default %(default)s)")
-    p.add_argument("--batch-size", type=positive_int, default=8,
-                   help=f"{what} of one render shape per network call (default %(default)s)")
+    (batch_group or p).add_argument("--batch-size", type=positive_int, default=8,
+                                    help=f"{what} of one render shape per network call (default %(default)s)")
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorizer",
                                      description="Colorize black-and-white photos, translate images with paired (pix2pix) weights, "
-                                                 "evaluate and train.")
+                                                 "evaluate and train.",
+                                     epilog="Most users need one command:\n"
+                                            "  python -m colorizer colorize old.jpg -o old_color.png\n"
+                                            "  python -m colorizer colorize scans/ -o colorized/\n"
+                                            "`python -m colorizer colorize --help` lists its few everyday flags first.",
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("colorize", help="colorize photos (files or folders)",
+                       usage="python -m colorizer colorize [PHOTO_OR_FOLDER ...] [-o OUTPUT] [options]",
                        description="Colorize photos at their original size with the best weights in weights/ "
                                    "(or $COLORIZER_WEIGHTS, or --weights).",
                        epilog="Examples:\n  python -m colorizer colorize old.jpg -o old_color.png\n"
-                              "  python -m colorizer colorize scans/ -o colorized/",
+                              "  python -m colorizer colorize scans/ -o colorized/ --format jpg\n"
+                              "  python -m colorizer colorize old.jpg --saturation 1.2   (more vivid)",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("inputs", nargs="*", help=f"photos or folders (default: {EXAMPLES_BW})")
     c.add_argument("-o", "--output", help="output file (one photo) or folder, where each photo is written as "
                                           "NAME_color.png (default: colorized/)")
-    c.add_argument("--weights", help="weights file (default: $COLORIZER_WEIGHTS when set, else the best one "
-                                     "in --weights-dir)")
-    c.add_argument("--weights-dir", default=None,
-                   help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
-    c.add_argument("--render-size", type=positive_int, default=None,
-                   help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
-                        "(default: the size the weights were trained at)")
-    c.add_argument("--saturation", type=float, default=1.0, help="multiply the predicted color (default %(default)s)")
-    c.add_argument("--color-strength", type=color_strength, default=None, metavar="S",
-                   help="0..1: blend stage-2 (GAN) weights with the stage-1 weights they started from; 1 is "
-                        "stage 2 as trained, 0 is stage 1, between is safer and duller (default: "
-                        "limits.DEFAULT_COLOR_STRENGTH for stage-2 weights whose stage-1 file is found, else 1)")
-    c.add_argument("--base-weights", metavar="PATH",
-                   help="the stage-1 weights to blend with (default: the file in the weights' folder, or "
-                        "--weights-dir, that their metadata names as their start)")
-    c.add_argument("--temperature", type=temperature, default=None,
-                   help="weights with a classes head: the annealed mean's temperature, lower is more vivid "
-                        "(default: the one they were trained with); ignored, with a note, for other weights")
-    c.add_argument("--device", default="auto")
-    c.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
-                   help="torch backend: bf16 autocast on CPUs and bf16 GPUs (auto), or fp32")
-    c.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
-                   help="onnx: onnxruntime on the CPU (the .pt weights are exported once, into .onnx/ beside "
-                        "them); auto: onnx on the CPU, torch on a GPU (default; see README, Speed)")
-    add_output_flags(c, "photos")
+    c.add_argument("--saturation", type=float, default=1.0,
+                   help="multiply the predicted color: above 1 more vivid, below 1 more muted (default %(default)s)")
+    which = c.add_argument_group("which weights")
+    which.add_argument("--weights", help="weights file (default: $COLORIZER_WEIGHTS when set, else the best one "
+                                         "in --weights-dir)")
+    which.add_argument("--weights-dir", default=None,
+                       help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
+    advanced = c.add_argument_group("advanced: how colors are predicted")
+    advanced.add_argument("--render-size", type=positive_int, default=None,
+                          help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
+                               "(default: the size the weights were trained at)")
+    advanced.add_argument("--color-strength", type=color_strength, default=None, metavar="S",
+                          help="0..1: blend stage-2 (GAN) weights with the stage-1 weights they started from; 1 "
+                               "is stage 2 as trained, 0 is stage 1, between is safer and duller (default: "
+                               "limits.DEFAULT_COLOR_STRENGTH for stage-2 weights whose stage-1 file is found, "
+                               "else 1; older weights only: the averaged default ignores it)")
+    advanced.add_argument("--base-weights", metavar="PATH",
+                          help="the stage-1 weights to blend with (default: the file in the weights' folder, or "
+                               "--weights-dir, that their metadata names as their start)")
+    advanced.add_argument("--temperature", type=temperature, default=None,
+                          help="weights with a classes head: the annealed mean's temperature, lower is more "
+                               "vivid (default: the one they were trained with); ignored, with a note, for others")
+    speed = c.add_argument_group("advanced: where it runs")
+    speed.add_argument("--device", default="auto")
+    speed.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
+                       help="torch backend: bf16 autocast on CPUs and bf16 GPUs (auto), or fp32")
+    speed.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
+                       help="onnx: onnxruntime on the CPU (the .pt weights are exported once, into .onnx/ beside "
+                            "them); auto: onnx on the CPU, torch on a GPU (default; see docs/speed.md)")
+    add_output_flags(c, "photos", batch_group=speed)
     c.set_defaults(func=colorize_command)
 
     tr = sub.add_parser("translate", help="run paired (pix2pix) weights on images: sketch -> photo, ...",

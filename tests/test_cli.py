@@ -70,3 +70,18 @@ def test_training_cli_reports_bad_data_folder(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
     assert gan_main(["--data", str(tmp_path), "--init", str(tmp_path / "stage1.pt"), "--quiet"]) == 2
     assert "stage1.pt does not exist" in capsys.readouterr().err
+
+
+def test_help_shows_the_everyday_flags_first(capsys):
+    """The first screen of `colorize --help` is what most users need; the advanced flags come after."""
+    with pytest.raises(SystemExit):
+        main(["colorize", "--help"])
+    text = capsys.readouterr().out
+    first = "\n".join(text.splitlines()[:22])
+    for flag in ("-o OUTPUT", "--saturation", "--format", "--quality"):
+        assert flag in first, flag
+    assert "--temperature" not in first and "--precision" not in first
+    assert text.index("advanced") > text.index("--quality")
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    assert "colorize old.jpg -o old_color.png" in capsys.readouterr().out
