@@ -152,6 +152,11 @@ class TrainConfig:
         elif self.generator != "resnet-unet" or self.data_b or self.direction or self.load_size:
             raise ValueError("--generator unet, --data-b, --direction and --load-size are for --task paired")
 
+    @staticmethod
+    def several(value) -> tuple[str, ...]:
+        """data or val_data as a tuple of folders (one, several, or none)."""
+        return () if not value else (value,) if isinstance(value, str) else tuple(value)
+
     def as_meta(self) -> dict:
         d = asdict(self)
         return {k: (str(v) if isinstance(v, Path) else list(v) if isinstance(v, tuple) else v)

@@ -93,17 +93,13 @@ class Trainer:
         also logged as val_NAME_*, and val_* (the score that --keep best reads included) is their mean,
         so that a large folder does not outvote a small one."""
         if not self.data.val_sets:
-            return self._validate(self.data.val, "val_")
-        rows = {name: self._validate(loader, f"val_{name}_") for name, loader in self.data.val_sets}
-        rows = {name: row for name, row in rows.items() if row}
-        mean = {}
-        for name, row in rows.items():
-            for k, v in row.items():
-                key = "val_" + k[len(f"val_{name}_"):]
-                mean[key] = mean.get(key, 0.0) + v / len(rows)
-        return dict(mean, **{k: v for row in rows.values() for k, v in row.items()})
+            return {f"val_{k}": v for k, v in self._validate(self.data.val).items()}
+        rows = {name: row for name, loader in self.data.val_sets if (row := self._validate(loader))}
+        mean = {f"val_{k}": sum(row[k] for row in rows.values()) / len(rows) for k in next(iter(rows.values()), {})}
+        return dict(mean, **{f"val_{name}_{k}": v for name, row in rows.items() for k, v in row.items()})
 
-    def _validate(self, loader, prefix: str) -> dict:
+    def _validate(self, loader) -> dict:
+        """The task's validation summary on one loader (up to --val-batches), or {} when it is empty."""
         totals, n = {}, 0
         for i, batch in enumerate(loader):
             if self.cfg.val_batches is not None and i >= self.cfg.val_batches:
@@ -112,7 +108,7 @@ class Trainer:
             for k, v in self.task.val_metrics(x, self.predict(x), y).items():
                 totals[k] = totals.get(k, 0.0) + v
             n += x.shape[0]
-        return {f"{prefix}{k}": v for k, v in self.task.val_summary({k: v / n for k, v in totals.items()}).items()} if n else {}
+        return self.task.val_summary({k: v / n for k, v in totals.items()}) if n else {}
 
     def sample_images(self):
         """(input, prediction, truth) RGB batches of the fixed validation photos, or None."""

@@ -33,7 +33,7 @@ def start_weights(cfg) -> tuple[dict | None, dict]:
     if cfg.init is None:
         return None, {}
     if not Path(cfg.init).is_file():
-        command = f"python pretrain.py --data {cfg.data if isinstance(cfg.data, str) else ' '.join(cfg.data)} --out {cfg.init}" if cfg.stage == "gan" else "--init PATH"
+        command = f"python pretrain.py --data {' '.join(cfg.several(cfg.data))} --out {cfg.init}" if cfg.stage == "gan" else "--init PATH"
         raise TrainingError(f"{'Stage 2 starts from stage-1 weights, and ' if cfg.stage == 'gan' else ''}"
                             f"{cfg.init} does not exist. Make it with:\n    {command}")
     state, meta = ckpt.load_weights(cfg.init)

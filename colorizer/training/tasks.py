@@ -111,13 +111,12 @@ class Colorization:
     def loaders(self, cfg, workers, pin_memory, rank, world, log) -> Loaders:
         """One folder, or several --data parts DIR[:SHARE] whose files each epoch draws by share; the
         validation photos are --val-data (one loader per folder) or a fixed-seed split of each part."""
-        specs = [cfg.data] if isinstance(cfg.data, str) else list(cfg.data)
-        parts = [parse_part(spec) for spec in specs]
+        parts = [parse_part(spec) for spec in cfg.several(cfg.data)]
         folders = [resolve_data(folder) for folder, _ in parts]
         scanned = [scan_photos(folder, log=log) for folder in folders]
         if cfg.val_data:
             train_parts = scanned
-            val_folders = [resolve_data(v) for v in ([cfg.val_data] if isinstance(cfg.val_data, str) else cfg.val_data)]
+            val_folders = [resolve_data(v) for v in cfg.several(cfg.val_data)]
             val_parts = [scan_photos(v, log=log) for v in val_folders]
         else:
             splits = [split_files(files, cfg.val_fraction, cfg.seed) for files in scanned]
