@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from colorizer import app_logic as logic
+from colorizer.compare_view import slider_html
 from colorizer.checkpoint import WeightsError
 from colorizer.images import PhotoError
 from colorizer.infer import WEIGHTS_DIR_ENV, default_render_size, no_weights_message, weights_folder
@@ -90,6 +91,8 @@ with st.sidebar:
         render_size = saturation = color_strength = None
     else:
         render_size, saturation, color_strength = colorizer_settings(chosen, info)
+    view = st.radio("Show", ["Slider", "Side by side"], horizontal=True,
+                    help="Slider: the result over the input, drag to compare. Side by side: the two next to each other.")
 
 try:
     model = load_model(chosen, color_strength, logic.folder_signature(folder))
@@ -103,16 +106,20 @@ verb, made = ("translate", "Output") if paired else ("colorize", "Colorized")
 uploads = st.file_uploader(f"Photos ({ACCEPTED})", type=list(UPLOAD_TYPES),
                            accept_multiple_files=True)
 if not uploads:
-    st.info(f"Upload one or more {'images' if paired else 'photos'}: each is shown beside its "
-            f"{'translation' if paired else 'colorized version'}, ready to download.")
+    st.info(f"Upload one or more {'images' if paired else 'photos'}: each is shown with its "
+            f"{'translation' if paired else 'colorized version'} on a before/after slider (or side by side), "
+            f"ready to download.")
     st.stop()
 
 zip_slot = st.container()
 previous = st.session_state.get("results", {})
 results: dict = {}  # only what is on the page now, so memory does not grow
 done: list[logic.PhotoResult] = []
-for up in uploads:
-    key = (up.file_id, chosen, render_size, saturation, color_strength)
+keys = [(up.file_id, chosen, render_size, saturation, color_strength) for up in uploads]
+to_do = sum(key not in previous for key in keys)
+progress = st.progress(0.0, text=f"{verb.capitalize()[:-1]}ing {to_do} photos…") if to_do > 1 else None
+finished = 0
+for up, key in zip(uploads, keys):
     outcome = previous.get(key)
     if outcome is None:
         with st.spinner(f"{verb.capitalize()[:-1]}ing {up.name}…"):
@@ -120,6 +127,9 @@ for up in uploads:
                 outcome = logic.process_photo(model, up.getvalue(), up.name, render_size, saturation)
             except PhotoError as err:
                 outcome = str(err)
+        finished += 1
+        if progress is not None:
+            progress.progress(finished / to_do, text=f"{verb.capitalize()[:-1]}ed {finished} of {to_do} photos")
     results[key] = outcome
 
     st.subheader(up.name, divider="gray")
@@ -127,16 +137,22 @@ for up in uploads:
         st.error(f"Could not {verb} {outcome}", icon="🚫")
         continue
     done.append(outcome)
-    left, right = st.columns(2)
-    with left:
-        st.image(logic.preview(outcome.gray), caption="Input", width="stretch")
-        if outcome.was_color:
-            st.info(f"{up.name}: {logic.GRAYED_NOTE}.")
-    with right:
-        st.image(logic.preview(outcome.output), caption=made, width="stretch")
+    if view == "Slider":
+        page, _ = slider_html(outcome.gray, outcome.output, "Input", made)
+        st.iframe(page, height="content")  # our own HTML (compare_view), of our own images
+    else:
+        left, right = st.columns(2)
+        with left:
+            st.image(logic.preview(outcome.gray), caption="Input", width="stretch")
+        with right:
+            st.image(logic.preview(outcome.output), caption=made, width="stretch")
+    if outcome.was_color:
+        st.info(f"{up.name}: {logic.GRAYED_NOTE}.")
     st.caption(outcome.summary())
     st.download_button("Download PNG", data=outcome.png, file_name=outcome.filename, mime="image/png",
                        key=f"png-{up.file_id}", on_click="ignore")
+if progress is not None:
+    progress.empty()
 st.session_state["results"] = results
 
 if len(done) > 1:

@@ -115,6 +115,7 @@ def test_weights_choice_labels_and_defaults(monkeypatch, weights_dir):
 def test_upload_real_corrupt_huge_and_color(monkeypatch, weights_dir, media):
     at = run_app(monkeypatch, weights_dir)
     at.slider[0].set_value(1.5)
+    at.radio[0].set_value("Side by side")
     at.file_uploader[0].set_value([
         ("surfer.jpg", BW_PHOTO.read_bytes(), "image/jpeg"),
         ("broken.jpg", b"this is not a jpeg", "image/jpeg"),
@@ -165,6 +166,42 @@ def strength_slider(at):
     found = [s for s in at.slider if s.label == "Color strength"]
     assert len(found) == 1
     return found[0]
+
+
+def test_slider_is_the_default_view(monkeypatch, weights_dir):
+    """Two photos: one before/after slider each (our own HTML in an iframe), holding the input and
+    the result at the photo's size; no plain images in this view."""
+    import base64
+    import re
+
+    at = run_app(monkeypatch, weights_dir)
+    assert at.radio[0].value == "Slider" and at.radio[0].options == ["Slider", "Side by side"]
+    at.file_uploader[0].set_value([("a.jpg", BW_PHOTO.read_bytes(), "image/jpeg"),
+                                   ("b.jpg", BW_PHOTO.read_bytes(), "image/jpeg")])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    frames = [f for f in at.get("iframe") if 'data-testid="compare"' in f.proto.srcdoc]
+    assert len(frames) == 2 and len(at.image) == 0
+    urls = re.findall(r'src="data:image/jpeg;base64,([^"]+)"', frames[0].proto.srcdoc)
+    shown = [Image.open(io.BytesIO(base64.b64decode(u))) for u in urls]
+    assert [im.size for im in shown] == [(618, 409), (618, 409)]
+    after, before = shown  # the result first, the input stacked over it
+    assert logic.is_grayscale(before) and not logic.is_grayscale(after)
+    assert len([b for b in at.download_button if b.label == "Download PNG"]) == 2
+
+
+def test_slider_html():
+    from colorizer.compare_view import slider_html
+
+    before = Image.new("L", (3000, 1000), 128)
+    after = Image.new("RGB", (3000, 1000), (200, 80, 40))
+    page, height = slider_html(before, after, "Input", "<Colorized>", max_width=600)
+    assert height == 200  # 600 px wide at most, the photo's aspect ratio
+    assert "aspect-ratio:3000/1000" in page and "max-width:600px" in page
+    assert "&lt;Colorized&gt;" in page and "<Colorized>" not in page  # labels are escaped
+    assert page.count("data:image/jpeg;base64,") == 2 and "http" not in page  # nothing fetched: works offline
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        slider_html(before, after, start=120)
 
 
 def test_color_strength_slider(monkeypatch, tmp_path):

@@ -1,5 +1,11 @@
 """The page in a real browser: `streamlit run` on localhost, a photo uploaded through the page with
-Selenium and Debian's headless Chromium, the colorized result waited for and screenshotted."""
+Selenium and Debian's headless Chromium, the before/after slider waited for, moved and screenshotted,
+then the side-by-side view.
+
+With COLORIZER_SCREENSHOT=PATH the screenshot of the slider is also written there, and with
+COLORIZER_BROWSER_WEIGHTS=DIR the page uses that weights folder instead of tiny random weights: the
+README's screenshot is `COLORIZER_BROWSER_WEIGHTS=weights COLORIZER_SCREENSHOT=docs/page_slider.jpg
+.venv/bin/python -m pytest tests/test_browser.py`."""
 from __future__ import annotations
 
 import os
@@ -54,9 +60,12 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
 @pytest.fixture
 def server(tmp_path):
     """The app on a free localhost port, with tiny weights; always stopped at the end."""
-    weights = tmp_path / "weights"
-    weights.mkdir()
-    tiny_weights(weights)
+    if os.environ.get("COLORIZER_BROWSER_WEIGHTS"):
+        weights = ROOT / os.environ["COLORIZER_BROWSER_WEIGHTS"]  # relative to the repo (tests run in tmp)
+    else:
+        weights = tmp_path / "weights"
+        weights.mkdir()
+        tiny_weights(weights)
     port = _free_port()
     log = tmp_path / "streamlit.log"
     env = dict(os.environ, COLORIZER_WEIGHTS_DIR=str(weights), PYTHONPATH=str(ROOT))
@@ -109,25 +118,86 @@ for (const box of document.querySelectorAll('[data-testid="stImage"]')) {
 return null;
 """
 
+# Inside the slider's frame: the two images loaded, the handle's position and the clip of the input.
+SLIDER_JS = """
+const box = document.querySelector('[data-testid="compare"]');
+if (!box) return null;
+const imgs = [...box.querySelectorAll('img')];
+if (imgs.length != 2 || !imgs.every(i => i.complete && i.naturalWidth > 0)) return null;
+const r = box.getBoundingClientRect();
+return {position: Number(box.dataset.position), clip: box.querySelector('.before').style.clipPath,
+        sizes: imgs.map(i => [i.naturalWidth, i.naturalHeight]), alts: imgs.map(i => i.alt),
+        width: r.width, height: r.height};
+"""
 
-def test_upload_in_browser_shows_result(browser, server, tmp_path):
+
+def _slider_frame(browser, timeout: float = 240):
+    """The slider's iframe, once the page shows one (the frame is not entered)."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def frame(d):
+        for f in d.find_elements(By.CSS_SELECTOR, "iframe"):
+            if "compare" in (f.get_attribute("srcdoc") or ""):
+                return f
+        return None
+
+    return WebDriverWait(browser, timeout, poll_frequency=0.5).until(frame)
+
+
+def test_upload_in_browser_shows_slider_and_side_by_side(browser, server, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     url, log = server
     browser.get(url)
-    upload = WebDriverWait(browser, 60).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, 'input[type="file"]')))
-    upload.send_keys(str(BW_PHOTO))
     try:
-        size = WebDriverWait(browser, 90, poll_frequency=0.5).until(lambda d: d.execute_script(RESULT_IMAGE_JS))
-    finally:
-        shot = tmp_path / "page.png"
-        browser.save_screenshot(str(shot))
-    assert tuple(size) == (618, 409), size  # the photo's own size and aspect ratio
+        upload = WebDriverWait(browser, 240).until(  # real weights load before the uploader shows
+            ec.presence_of_element_located((By.CSS_SELECTOR, 'input[type="file"]')))
+    except Exception as err:
+        raise AssertionError(f"no uploader on the page: {browser.find_element(By.TAG_NAME, 'body').text[-1500:]}\n"
+                             f"{log.read_text()[-1500:]}") from err
+    upload.send_keys(str(BW_PHOTO))
+
+    # the slider: both images at the photo's size, the handle in the middle, the input uncovered left of it
+    frame = _slider_frame(browser)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", frame)
+    browser.switch_to.frame(frame)
+    state = WebDriverWait(browser, 30, poll_frequency=0.3).until(lambda d: d.execute_script(SLIDER_JS))
+    assert state["sizes"] == [[618, 409], [618, 409]], state  # the photo's own size and aspect ratio
+    assert state["alts"] == ["Colorized", "Input"]
+    assert state["position"] == 50 and state["clip"] == "inset(0px 50% 0px 0px)", state
+    assert abs(state["width"] / state["height"] - 618 / 409) < 0.02, state  # not squashed
+    browser.switch_to.default_content()
+    assert frame.size["height"] >= state["height"] - 2, (frame.size, state)  # the frame shows all of it
+
+    # it moves: a click at a quarter of the width, then the arrow keys
+    browser.switch_to.frame(frame)
+    handle = browser.find_element(By.CSS_SELECTOR, '[data-testid="compare"] input[type="range"]')
+    ActionChains(browser).move_to_element_with_offset(handle, -round(state["width"] / 4), 0).click().perform()
+    moved = browser.execute_script(SLIDER_JS)
+    assert 20 <= moved["position"] <= 30, moved
+    assert moved["clip"] == f"inset(0px {100 - moved['position']:g}% 0px 0px)", moved
+    handle.send_keys(Keys.ARROW_RIGHT * 4)
+    assert browser.execute_script(SLIDER_JS)["position"] == moved["position"] + 2
+    browser.switch_to.default_content()
+    shot = tmp_path / "page.png"
+    browser.save_screenshot(str(shot))
     assert shot.is_file() and shot.stat().st_size > 10_000
+    if os.environ.get("COLORIZER_SCREENSHOT"):
+        from PIL import Image  # the format by the name's suffix (the README's is a JPEG)
+        Image.open(shot).convert("RGB").save(ROOT / os.environ["COLORIZER_SCREENSHOT"], quality=85)
     page = browser.find_element(By.TAG_NAME, "body").text
     assert "618×409 px" in page and "Download PNG" in page
     assert browser.find_elements(By.CSS_SELECTOR, '[data-testid="stDownloadButton"] button')
+
+    # side by side: the result as a plain image, at the photo's size
+    option = next(lab for lab in browser.find_elements(By.CSS_SELECTOR, '[data-testid="stRadio"] label')
+                  if lab.text.strip() == "Side by side")
+    option.click()
+    size = WebDriverWait(browser, 60, poll_frequency=0.5).until(lambda d: d.execute_script(RESULT_IMAGE_JS))
+    assert tuple(size) == (618, 409), size
     assert "Traceback" not in log.read_text()
