@@ -196,13 +196,14 @@ def _peek(path: str | Path) -> object | None:
 
 # ---- what weights serve: the task in their metadata -----------------------------------------
 
-COLORIZE, PAIRED = "colorize", "paired"
-VERBS = {COLORIZE: "colorize", PAIRED: "translate"}  # the command-line verb that runs each kind
+COLORIZE, HINTS, PAIRED = "colorize", "hints", "paired"
+# the command-line verb that runs each kind (hints weights colorize too: with no hints, on their own)
+VERBS = {COLORIZE: "colorize", HINTS: "colorize", PAIRED: "translate"}
 
 
 def task_of(meta: dict) -> str:
-    """What weights serve: "colorize" (L -> ab; also files from before tasks were recorded) or
-    "paired" (pix2pix, image A -> image B)."""
+    """What weights serve: "colorize" (L -> ab; also files from before tasks were recorded), "hints"
+    (L and color hints -> ab: a colorizer that also takes hints) or "paired" (pix2pix, image A -> image B)."""
     return meta.get("task") or COLORIZE
 
 
@@ -210,7 +211,8 @@ def require_task(path: str | Path, meta: dict, task: str) -> None:
     """WeightsError naming the file and the command that runs it, unless the weights serve `task`."""
     found = task_of(meta)
     if found != task:
-        what = {COLORIZE: "colorizer weights", PAIRED: "paired translation (pix2pix) weights"}.get(found, f"{found} weights")
+        what = {COLORIZE: "colorizer weights", HINTS: "color hints weights",
+                PAIRED: "paired translation (pix2pix) weights"}.get(found, f"{found} weights")
         verb = VERBS.get(found)
         raise WeightsError(f"{path}: {what}, not {'colorizer' if task == COLORIZE else 'paired translation'} "
                            f"weights" + (f": run them with `python -m colorizer {verb}`" if verb else ""))

@@ -41,8 +41,8 @@ from PIL import Image
 
 from .averaged import STAGE as AVERAGED_STAGE, find_members, is_averaged
 from .backend import resolve_backend
-from .checkpoint import (COLORIZE, WeightsError, find_described, find_weights, load_weights, read_meta,
-                         require_task)
+from .checkpoint import (COLORIZE, HINTS, WeightsError, find_described, find_weights, load_weights, read_meta,
+                         require_task, task_of)
 from .color import BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
                      MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
@@ -121,6 +121,11 @@ def bin_centers_of(meta: dict) -> "torch.Tensor | None":
 def out_channels(meta: dict) -> int:
     centers = bin_centers_of(meta)
     return 2 if centers is None else len(centers)
+
+
+def in_channels(meta: dict) -> int:
+    """1 (L) for colorizers; 4 for hints weights (L and hints.py's map: a, b, mask)."""
+    return int(meta.get("in_channels", 1))
 
 
 def check_temperature(temperature: float) -> float:
@@ -296,7 +301,8 @@ class Colorizer:
             net, meta = _onnx_file(path, color_strength, base_weights)
         else:
             meta = read_meta(path)
-            require_task(path, meta, COLORIZE)  # paired weights: translate.py
+            if task_of(meta) != HINTS:  # hints weights colorize too (no hints: on their own)
+                require_task(path, meta, COLORIZE)  # paired weights: translate.py
             strength, found = color_strength, None
             if strength is None:  # the default, where it can be had
                 strength = DEFAULT_COLOR_STRENGTH
@@ -336,8 +342,21 @@ class Colorizer:
         return cls(net, meta, render_size or default_render_size(meta), temperature, centers)
 
     # ---- one batch through the network --------------------------------------------------
-    def predict_ab(self, L: np.ndarray) -> np.ndarray:
-        """Normalised L (B, 1, h, w) at render size -> normalised ab (B, 2, h, w), float32."""
+    @property
+    def takes_hints(self) -> bool:
+        """Weights trained with color hints (--task hints): L and a hint map in."""
+        return in_channels(self.meta) > 1
+
+    def predict_ab(self, L: np.ndarray, hint_map: np.ndarray | None = None) -> np.ndarray:
+        """Normalised L (B, 1, h, w) at render size -> normalised ab (B, 2, h, w), float32. Hints weights
+        also take hint_map (B, 3, h, w: hints.py), all zeros (no hints: automatic) when not given."""
+        if hint_map is not None and not self.takes_hints:
+            raise WeightsError(f"{self.meta.get('path', 'these weights')}: these weights take no color hints; "
+                               "train hints weights with `python pretrain.py --task hints --init WEIGHTS`")
+        if self.takes_hints:
+            if hint_map is None:
+                hint_map = np.zeros((L.shape[0], in_channels(self.meta) - 1, *L.shape[2:]), np.float32)
+            L = np.concatenate([L, hint_map.astype(np.float32)], 1)
         out = self.net(np.ascontiguousarray(L, dtype=np.float32))
         if self.centers is not None:  # logits per ab bin -> ab (CIELAB units) -> normalised
             import torch
@@ -421,7 +440,7 @@ def _generator(path: Path, meta: dict, state: dict) -> "torch.nn.Module":
     from .models import build_generator
 
     generator = build_generator(meta.get("backbone", "resnet18"), "none", meta.get("size", 256),
-                                n_in=1, n_out=out_channels(meta))
+                                n_in=in_channels(meta), n_out=out_channels(meta))
     try:
         generator.load_state_dict(state)
     except RuntimeError as err:

@@ -46,7 +46,7 @@ def export(generator, meta: dict, dest: str | Path | None = None) -> bytes | Pat
     import torch
 
     net = copy.deepcopy(generator).float().cpu().to(memory_format=torch.contiguous_format).eval()
-    example = torch.zeros(1, 1, 2 * MULTIPLE, 3 * MULTIPLE)
+    example = torch.zeros(1, int(meta.get("in_channels", 1)), 2 * MULTIPLE, 3 * MULTIPLE)  # L (and hints)
     axes = {0: "batch", 2: "height", 3: "width"}
     buffer = io.BytesIO()
     with warnings.catch_warnings():  # the TorchScript exporter: fastai's TensorBase breaks the dynamo one

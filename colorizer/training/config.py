@@ -29,6 +29,11 @@ STAGE_DEFAULTS = {
 # alone; stage 1 is optional), the last epoch kept; it has no example data (pairs come from --data).
 TASK_DEFAULTS = {
     "colorize": dict(data=EXAMPLES_COLOR, generator="resnet-unet"),
+    # color hints: a colorizer with a hint map beside L, started from trained colorizer weights (--init)
+    "hints": dict(data=EXAMPLES_COLOR, generator="resnet-unet",
+                  pretrain=dict(out=Path("weights/hints_pretrained.pt"), run_dir=Path("runs/hints")),
+                  gan=dict(init=Path("weights/hints_pretrained.pt"), out=Path("weights/hints_gan.pt"),
+                           run_dir=Path("runs/hints_gan"))),
     "paired": dict(generator="unet", lr=2e-4, betas=(0.5, 0.999), direction="AtoB",
                    pretrain=dict(out=Path("weights/paired_pretrained.pt"), run_dir=Path("runs/paired_pretrain")),
                    gan=dict(init=None, keep="last", out=Path("weights/paired_gan.pt"),
@@ -50,7 +55,8 @@ def defaults(stage: str, task: str) -> dict:
 @dataclass
 class TrainConfig:
     stage: str = "pretrain"              # "pretrain" (L1 only) or "gan"
-    task: str = "colorize"               # what is learned (tasks.py): "colorize" is L -> ab, "paired" A -> B
+    task: str = "colorize"               # what is learned (tasks.py): "colorize" is L -> ab, "hints" L + hint
+                                         # map -> ab, "paired" A -> B
     data: str | tuple[str, ...] | None = None  # colorize: folder of color photos, or "coco" (default: the
                                          # examples), or several "DIR[:SHARE]" parts drawn by share (data.py);
                                          # paired: folder of A|B files, or of the A images (with data_b)

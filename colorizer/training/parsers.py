@@ -29,7 +29,8 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
     p = argparse.ArgumentParser(prog=f"{'pretrain' if stage == 'pretrain' else 'train_gan'}.py", description=description,
                                 epilog=epilog, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default=d.task, choices=list(TASK_DEFAULTS),
-                   help="colorize: gray L -> color ab; paired: image A -> image B (pix2pix: sketch -> photo, "
+                   help="colorize: gray L -> color ab; hints: L and a few known colors -> ab (start it from colorizer "
+                        "weights with --init: its new inputs start at zero); paired: image A -> image B (pix2pix: sketch -> photo, "
                         "map -> satellite, ...) from --data pairs (default %(default)s)")
     p.add_argument("--data", nargs="+", metavar="DIR[:SHARE]",
                    help="folder of color photos (searched recursively), or 'coco' for fastai's COCO sample "

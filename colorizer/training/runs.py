@@ -45,10 +45,43 @@ def start_weights(cfg) -> tuple[dict | None, dict]:
     return state, meta
 
 
+def widen_inputs(state: dict, own: dict) -> tuple[dict, list[str]]:
+    """A start whose first layer takes fewer input channels than the generator's (a colorizer started
+    as a hints model: L -> L + hint map) gets them appended as zeros, there and wherever the U-Net
+    carries its input along (fastai's last cross connection: its last block's channels grow by as
+    many, in and out), so the new inputs change nothing until training moves them. Returns (state,
+    names of the widened tensors); nothing is widened when the first layer's input did not grow."""
+    first = next((k for k, v in state.items() if v.dim() == 4), None)
+    if first is None or first not in own or own[first].dim() != 4:
+        return state, []
+    grow = own[first].shape[1] - state[first].shape[1]
+    if grow <= 0:
+        return state, []
+    state, widened = dict(state), []
+    for k, v in state.items():
+        mine = own.get(k)
+        if mine is None or mine.shape == v.shape or mine.dim() != v.dim():
+            continue
+        more = [m - n for m, n in zip(mine.shape, v.shape)]
+        if any(d not in (0, grow) for d in more[:2]) or any(more[2:]):
+            continue  # not an input that grew (e.g. a new output layer): load_start handles it
+        wide = v.new_zeros(mine.shape)
+        wide[tuple(slice(0, n) for n in v.shape)] = v
+        state[k] = wide
+        widened.append(k)
+    return state, widened
+
+
 def load_start(generator: torch.nn.Module, state: dict, log=print) -> None:
-    """Load start weights into the generator. When only the output layer differs in shape (an L1
-    model continued as a classifier over ab bins, say), the rest is loaded and that layer starts new."""
+    """Load start weights into the generator. Layers whose input the generator widens (hints.py's
+    map beside L) get zeros for the new channels (widen_inputs). When only the output layer differs
+    in shape (an L1 model continued as a classifier over ab bins, say), the rest is loaded and that
+    layer starts new."""
     own = generator.state_dict()
+    state, widened = widen_inputs(state, own)
+    if widened:
+        log(f"Started from the given weights with {len(widened)} layer(s) taking new input channels, at zero "
+            f"({', '.join(widened)})")
     differ = [k for k in own if k in state and state[k].shape != own[k].shape]
     head = {k.rsplit(".", 1)[0] for k in differ}
     if differ and len(head) == 1:

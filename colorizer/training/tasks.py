@@ -9,9 +9,9 @@ A task says what differs between image-to-image problems, and nothing else:
   the one validation score (higher is better) that picks the weights to keep,
 - which generator it trains (`build_generator`; the discriminator is built for its channels).
 
-Colorization is one task (L -> ab); paired translation (pix2pix, A -> B on RGB pairs) another.
-A new one (color hints, say) is a new class with the same methods, registered in TASKS; the loop
-and the stages do not change.
+Colorization is one task (L -> ab); color hints (L + a sparse map of known colors -> ab) a second;
+paired translation (pix2pix, A -> B on RGB pairs) a third. A new one is a new class with the same
+methods, registered in TASKS; the loop and the stages do not change.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from .. import color_classes, metrics
+from .. import color_classes, hints, metrics
 from ..color import AB_SCALE, gray_rgb, lab_norm_to_rgb, rgb_to_lab_norm
 from ..data import (DataError, make_loaders, parse_part, part_shares, resolve_data, scan_photos, split_files,
                     val_loader)
@@ -219,6 +219,55 @@ class Colorization:
         return dict(means, psnr_gain=gain, colorful_share=share, score=score)
 
 
+class Hints(Colorization):
+    """Colorization guided by color hints: L plus a hint map (hints.py: hinted a, b and a mask; 4
+    channels in) -> ab. Training draws each photo's hints from its own true colors as a user might
+    give them (none often, else a geometric count of small patches); validation draws them the
+    same way from a fixed seed per batch, so epochs compare. With an all-zero map it is an automatic
+    colorizer: started (--init) from 1-channel weights, its widened input starts at zero
+    (runs.load_start), so its output with no hints is the start's at step 0."""
+
+    name = "hints"
+    in_channels = 1 + hints.CHANNELS
+
+    def __init__(self, augment: str = "none", seed: int = 42):
+        super().__init__("l1", augment=augment)
+        self.rng = torch.Generator().manual_seed(seed)
+
+    @classmethod
+    def from_config(cls, cfg: TrainConfig) -> "Hints":
+        if cfg.loss != "l1" or cfg.teachers:
+            raise ValueError("--task hints trains with --loss l1 on the photos' own colors (no --teachers)")
+        return cls(cfg.augment, cfg.seed)
+
+    def meta(self) -> dict:
+        return {"head": "ab", "hints": True, "in_channels": self.in_channels}
+
+    def split(self, batch, device, train: bool = False):
+        """As colorization, then the hint map from the batch's true ab joined to L."""
+        L, ab = super().split(batch, device, train)
+        rng = self.rng if train else torch.Generator().manual_seed(int(batch[:, :, ::7, ::7].sum()) % 2**31)
+        hint_map = hints.simulate(ab.float(), rng).to(L.dtype)
+        return to_input(torch.cat([L, hint_map], 1), device), ab
+
+    def input_image(self, x):
+        """The gray input with the hints painted on it (their color at the photo's lightness)."""
+        L, hint_map = x[:, :1], x[:, 1:].float()
+        gray = gray_rgb(L)
+        hinted = lab_norm_to_rgb(L, hint_map[:, :2].clamp(-1, 1))
+        mask = hint_map[:, 2:3]
+        return gray * (1 - mask) + hinted * mask
+
+    def output_image(self, x, y):
+        return super().output_image(x[:, :1], y)
+
+    def val_metrics(self, x, pred, target):
+        """As colorization's, with the gray baseline on L alone (not the painted hints)."""
+        sums = super().val_metrics(x, pred, target)
+        sums["psnr_gray"] = float(metrics.psnr(gray_rgb(x[:, :1]), self.output_image(x, target)).sum())
+        return sums
+
+
 class Paired:
     """Paired translation (pix2pix): RGB image A -> RGB image B (sketch -> photo, map -> satellite,
     labels -> facade), both scaled to [-1, 1]; the generator ends in tanh. Pairs come as A|B files or
@@ -292,7 +341,7 @@ class Paired:
         return dict(means, score=means["psnr"])
 
 
-TASKS = {"colorize": Colorization, "paired": Paired}
+TASKS = {"colorize": Colorization, "hints": Hints, "paired": Paired}
 
 
 def make_task(cfg: TrainConfig) -> Task:

@@ -1,0 +1,124 @@
+"""Color hints: the simulated user's hints, a colorizer widened to take them (unchanged with none),
+a few training steps of the hints task, and the weights loading back as a colorizer."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from colorizer import hints
+from colorizer.checkpoint import HINTS, find_weights, make_meta, read_meta, save_weights
+from colorizer.infer import Colorizer
+from colorizer.models import build_generator
+from colorizer.training import TrainConfig, Trainer, train
+from colorizer.training.runs import load_start
+from colorizer.training.tasks import Hints
+
+
+def test_sampled_hints_hold_the_truths_mean_color():
+    g = torch.Generator().manual_seed(0)
+    ab = torch.zeros(2, 40, 60)
+    ab[0, :, 30:] = 0.5   # right half: a = 0.5
+    ab[1, 20:] = -0.25    # bottom half: b = -0.25
+    found = hints.sample_hints(ab, 30, g)
+    assert len(found) == 30
+    for h in found:
+        assert 1 <= h.size <= hints.MAX_PATCH and 0 <= h.y <= 40 - h.size and 0 <= h.x <= 60 - h.size
+        patch = ab[:, h.y:h.y + h.size, h.x:h.x + h.size].mean((1, 2))
+        assert (h.a, h.b) == pytest.approx(patch.tolist(), abs=1e-6)
+    m = hints.hint_map([found, []], 40, 60)
+    assert m.shape == (2, 3, 40, 60) and m[1].abs().sum() == 0  # the second photo: no hints, all zero
+    mask = m[0, 2] > 0
+    assert 0 < mask.sum() <= 30 * hints.MAX_PATCH ** 2
+    assert set(m[0, 2].unique().tolist()) == {0.0, 1.0}
+    # where color varies: with every hint placed by the color's changes, most touch the two edges
+    edge = hints.sample_hints(ab, 40, torch.Generator().manual_seed(1), where_varies=1.0)
+    near = [h for h in edge if abs(h.x + h.size / 2 - 30) <= 6 or abs(h.y + h.size / 2 - 20) <= 6]
+    assert len(near) >= 30, [(h.y, h.x, h.size) for h in edge]
+
+
+def test_training_counts_none_often_else_geometric():
+    g = torch.Generator().manual_seed(0)
+    counts = np.array([hints.training_count(g) for _ in range(4000)])
+    assert 0.2 < (counts == 0).mean() < 0.3  # P_NONE
+    some = counts[counts > 0]
+    assert 6.5 < some.mean() < 9.5 and some.max() <= hints.MAX_HINTS  # 1 + Geometric(1/8): mean 8
+
+
+@pytest.mark.parametrize("backbone", ["resnet18", "efficientnet_lite0"])
+def test_widened_colorizer_is_unchanged_without_hints(backbone):
+    torch.manual_seed(0)
+    plain = build_generator(backbone, "none", 64).eval()
+    widened = build_generator(backbone, "none", 64, n_in=4).eval()
+    notes = []
+    load_start(widened, plain.state_dict(), notes.append)
+    assert "new input channels, at zero" in notes[0]
+    L = torch.rand(2, 1, 64, 96) * 2 - 1
+    with torch.no_grad():
+        expected = plain(L)
+        none = widened(torch.cat([L, torch.zeros(2, 3, 64, 96)], 1))
+        some = widened(torch.cat([L, hints.simulate(torch.rand(2, 2, 64, 96) - 0.5,
+                                                    torch.Generator().manual_seed(0), count=5)], 1))
+    torch.testing.assert_close(none, expected, rtol=0, atol=0)  # bit for bit: the new weights are zeros
+    torch.testing.assert_close(some, expected, rtol=0, atol=0)  # and they stay unused until trained
+
+
+def _start(tmp_path):
+    g = build_generator("resnet18", "none", 64)
+    path = tmp_path / "start.pt"
+    save_weights(path, g.state_dict(), make_meta(stage="pretrain", backbone="resnet18", size=64, head="ab",
+                                                 images_seen=100))
+    return path
+
+
+def _cfg(tmp_path, photo_dir, **kw):
+    base = dict(stage="pretrain", task="hints", data=str(photo_dir), val_fraction=0.25, init=_start(tmp_path),
+                out=tmp_path / "weights" / "hints.pt", run_dir=tmp_path / "runs" / "hints", size=64, epochs=1,
+                batch_size=4, lr=1e-3, workers=0, backbone_weights="none", samples=2)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_hints_task_learns_from_its_hints(tmp_path, photo_dir):
+    t = Trainer(_cfg(tmp_path, photo_dir), progress=False, log=lambda s: None)
+    assert isinstance(t.task, Hints)
+    x, ab = t.task.split(next(iter(t.data.train)), t.device, train=True)
+    assert x.shape[1] == 4 and ab.shape[1] == 2
+    mask = x[:, 3]
+    assert set(mask.float().unique().tolist()) <= {0.0, 1.0}
+    hinted = mask > 0
+    if hinted.any():  # the hinted colors are the truth's (patch means: close to it there)
+        assert (x[:, 1:3].float() - ab.float()).abs().permute(1, 0, 2, 3)[:, hinted].mean() < 0.1
+    # validation draws the same hints for the same batch (a seed from the batch itself)
+    batch = next(iter(t.data.val))
+    torch.testing.assert_close(t.task.split(batch, t.device)[0], t.task.split(batch, t.device)[0])
+    losses = [t.stage.step(x, ab)["train_l1"] for _ in range(25)]
+    assert losses[-1] < 0.5 * losses[0], losses
+
+
+def test_hints_run_writes_weights_that_colorize_without_hints(tmp_path, photo_dir):
+    cfg = _cfg(tmp_path, photo_dir, max_steps=2)
+    train(cfg, progress=False, log=lambda s: None)
+    meta = read_meta(cfg.out)
+    assert meta["task"] == HINTS and meta["hints"] is True and meta["in_channels"] == 4
+    assert meta["init"]["images_seen"] == 100
+    assert (cfg.run_dir / "samples" / "epoch_001.png").is_file()
+    # automatic colorizing never picks hints weights from a folder, but runs them when asked
+    assert find_weights(cfg.out.parent, "colorize") == []
+    model = Colorizer.load(cfg.out, render_size=64, backend="torch")
+    assert model.takes_hints
+    out = model.colorize(Image.new("L", (90, 70), 120))
+    assert out.size == (90, 70) and out.mode == "RGB"
+    L = np.zeros((1, 1, 64, 96), np.float32)
+    zero = model.predict_ab(L)
+    np.testing.assert_array_equal(zero, model.predict_ab(L, np.zeros((1, 3, 64, 96), np.float32)))
+    onnx = Colorizer.load(cfg.out, render_size=64, backend="onnx")  # the hint map is a graph input too
+    np.testing.assert_allclose(onnx.predict_ab(L), zero, atol=0.05)
+
+
+def test_hints_on_plain_weights_is_an_error_naming_them(tmp_path):
+    model = Colorizer.load(_start(tmp_path), render_size=64, backend="torch")
+    assert not model.takes_hints
+    with pytest.raises(Exception, match=r"start\.pt: these weights take no color hints.*--task hints"):
+        model.predict_ab(np.zeros((1, 1, 64, 64), np.float32), np.zeros((1, 3, 64, 64), np.float32))
