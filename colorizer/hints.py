@@ -8,8 +8,11 @@ patches (1-9 px) each holding the truth's mean ab there, placed at random or whe
 """
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -95,3 +98,120 @@ def simulate(ab: torch.Tensor, generator: torch.Generator, count: int | None = N
     hints = [sample_hints(ab[i], training_count(generator) if count is None else count, generator)
              for i in range(b)]
     return hint_map(hints, h, w, ab.device)
+
+
+# ---- hints a person gives: points on the photo, in its own pixels ----------------------------
+
+MAX_USER_HINTS = 200  # per photo (CLI, page, API)
+USER_PATCH = 3        # side of a given hint's square at the render size, in pixels
+_HEX = re.compile(r"#?([0-9a-fA-F]{6})")
+
+
+class HintError(ValueError):
+    """Hints that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class UserHint:
+    """A color a person knows: at (x, y) in the photo's own pixels, the color rgb (0-255 each)."""
+    x: float
+    y: float
+    rgb: tuple[int, int, int]
+
+    @property
+    def hex(self) -> str:
+        return "#%02x%02x%02x" % self.rgb
+
+
+def parse_color(text: str) -> tuple[int, int, int]:
+    """'#rrggbb' (or 'rrggbb') -> (r, g, b); HintError otherwise."""
+    m = _HEX.fullmatch(str(text).strip())
+    if not m:
+        raise HintError(f"{text!r} is not a color: give it as #rrggbb (e.g. #c0392b)")
+    v = m.group(1)
+    return int(v[0:2], 16), int(v[2:4], 16), int(v[4:6], 16)
+
+
+def parse_hint(text: str) -> UserHint:
+    """'X,Y,#rrggbb' (the command line's --hint) -> UserHint."""
+    parts = [p.strip() for p in str(text).split(",")]
+    if len(parts) != 3:
+        raise HintError(f"--hint {text!r}: give it as X,Y,#rrggbb (e.g. 120,80,#c0392b)")
+    try:
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError:
+        raise HintError(f"--hint {text!r}: X and Y are numbers (pixels of the photo)") from None
+    return UserHint(x, y, parse_color(parts[2]))
+
+
+def parse_hints_json(data, source: str = "hints") -> list[UserHint]:
+    """A list of {"x": .., "y": .., "color": "#rrggbb"} (JSON text or already parsed) -> UserHints."""
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as err:
+            raise HintError(f"{source}: not JSON ({err.msg} at line {err.lineno})") from None
+    if not isinstance(data, list):
+        raise HintError(f"{source}: a list of {{\"x\", \"y\", \"color\"}} objects is expected")
+    out = []
+    for i, item in enumerate(data):
+        if not isinstance(item, dict) or not {"x", "y", "color"} <= set(item):
+            raise HintError(f"{source}: hint {i + 1} needs x, y and color (e.g. {{\"x\": 120, \"y\": 80, "
+                            f"\"color\": \"#c0392b\"}})")
+        x, y = item["x"], item["y"]
+        if isinstance(x, bool) or isinstance(y, bool) or not isinstance(x, (int, float)) \
+                or not isinstance(y, (int, float)):
+            raise HintError(f"{source}: hint {i + 1}: x and y are numbers (pixels of the photo)")
+        try:
+            rgb = parse_color(item["color"])
+        except HintError as err:
+            raise HintError(f"{source}: hint {i + 1}: {err}") from None
+        out.append(UserHint(float(x), float(y), rgb))
+    return out
+
+
+def check_hints(given: list[UserHint], width: int, height: int, name: str = "the photo") -> list[UserHint]:
+    """The hints, if all lie on a width x height photo and there are at most MAX_USER_HINTS; else HintError."""
+    if len(given) > MAX_USER_HINTS:
+        raise HintError(f"{len(given)} hints for {name}: at most {MAX_USER_HINTS}")
+    for h in given:
+        if not (0 <= h.x < width and 0 <= h.y < height):
+            raise HintError(f"hint at ({h.x:g}, {h.y:g}) lies outside {name} ({width}x{height} px; x from 0 to "
+                            f"{width - 1}, y from 0 to {height - 1})")
+    return given
+
+
+def color_ab(rgb: tuple[int, int, int]) -> tuple[float, float]:
+    """An sRGB color -> its normalised ab (CIELAB a, b over color.AB_SCALE)."""
+    from .color import AB_SCALE
+    from .metrics import lab_ab
+
+    a, b = lab_ab(np.array([[rgb]], np.uint8))[0, 0] / AB_SCALE
+    return float(a), float(b)
+
+
+def user_hint_map(given: list[UserHint], size: tuple[int, int], shape: tuple[int, int],
+                  patch: int = USER_PATCH) -> np.ndarray:
+    """UserHints on a photo of size (width, height) -> the (1, 3, h, w) map at the render shape (h, w)."""
+    (width, height), (h, w) = size, shape
+    placed = []
+    for u in given:
+        cy, cx = int(u.y * h / height), int(u.x * w / width)
+        y, x = min(max(cy - patch // 2, 0), max(h - patch, 0)), min(max(cx - patch // 2, 0), max(w - patch, 0))
+        placed.append(Hint(y, x, patch, *color_ab(u.rgb)))
+    return hint_map([placed], h, w).numpy()
+
+
+def truth_hint_map(truth, shape: tuple[int, int], count: int, seed: int) -> np.ndarray:
+    """`count` hints drawn (seeded) from a color photo's own colors, as training draws them, at the
+    render shape (h, w): (1, 3, h, w). What `evaluate --hints` gives each photo."""
+    from PIL import Image
+
+    from .color import AB_SCALE
+    from .metrics import lab_ab
+
+    h, w = shape
+    small = truth.convert("RGB").resize((w, h), Image.BILINEAR, reducing_gap=3.0)
+    ab = torch.from_numpy(lab_ab(np.asarray(small)).astype(np.float32) / AB_SCALE).permute(2, 0, 1)
+    found = sample_hints(ab, count, torch.Generator().manual_seed(seed))
+    return hint_map([found], h, w).numpy()

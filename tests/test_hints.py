@@ -122,3 +122,49 @@ def test_hints_on_plain_weights_is_an_error_naming_them(tmp_path):
     assert not model.takes_hints
     with pytest.raises(Exception, match=r"start\.pt: these weights take no color hints.*--task hints"):
         model.predict_ab(np.zeros((1, 1, 64, 64), np.float32), np.zeros((1, 3, 64, 64), np.float32))
+
+
+# ---- hints a person gives -------------------------------------------------------------------
+
+def test_user_hints_parse_and_refuse_clearly():
+    h = hints.parse_hint("120,80.5,#C0392B")
+    assert (h.x, h.y, h.rgb, h.hex) == (120, 80.5, (192, 57, 43), "#c0392b")
+    got = hints.parse_hints_json('[{"x": 1, "y": 2, "color": "00ff00"}]')
+    assert got == [hints.UserHint(1.0, 2.0, (0, 255, 0))]
+    bad = [("120,80", r"X,Y,#rrggbb"), ("a,80,#ffffff", "numbers"), ("1,2,#ff00", "not a color")]
+    for text, msg in bad:
+        with pytest.raises(hints.HintError, match=msg):
+            hints.parse_hint(text)
+    with pytest.raises(hints.HintError, match="not JSON"):
+        hints.parse_hints_json("[{x: 1}]", "h.json")
+    with pytest.raises(hints.HintError, match=r"h.json: hint 2 needs x, y and color"):
+        hints.parse_hints_json('[{"x": 1, "y": 2, "color": "#000000"}, {"x": 1}]', "h.json")
+    with pytest.raises(hints.HintError, match=r"hint 1: 'red' is not a color"):
+        hints.parse_hints_json('[{"x": 1, "y": 2, "color": "red"}]')
+    with pytest.raises(hints.HintError, match=r"\(640, 10\) lies outside old.jpg \(640x480 px"):
+        hints.check_hints([hints.UserHint(640, 10, (0, 0, 0))], 640, 480, "old.jpg")
+    many = [hints.UserHint(1, 1, (0, 0, 0))] * (hints.MAX_USER_HINTS + 1)
+    with pytest.raises(hints.HintError, match=f"{hints.MAX_USER_HINTS + 1} hints for the photo: at most"):
+        hints.check_hints(many, 10, 10)
+
+
+def test_user_hint_map_places_the_color_where_clicked():
+    red = hints.UserHint(300, 50, (220, 30, 30))  # near the top right of a 400x200 photo
+    m = hints.user_hint_map([red], (400, 200), (64, 128))
+    assert m.shape == (1, 3, 64, 128)
+    ys, xs = np.nonzero(m[0, 2])
+    assert len(ys) == hints.USER_PATCH ** 2
+    assert abs(xs.mean() - 300 * 128 / 400) <= 1 and abs(ys.mean() - 50 * 64 / 200) <= 1
+    a, b = m[0, 0, ys[0], xs[0]], m[0, 1, ys[0], xs[0]]
+    assert a > 0.5 and b > 0.3  # red: strongly positive a, positive b (CIELAB / 110)
+
+
+def test_truth_hints_are_seeded_and_hold_the_photos_colors():
+    photo = Image.new("RGB", (200, 100), (30, 90, 200))  # one blue
+    one = hints.truth_hint_map(photo, (64, 128), 10, seed=3)
+    assert np.array_equal(one, hints.truth_hint_map(photo, (64, 128), 10, seed=3))
+    assert not np.array_equal(one[0, 2], hints.truth_hint_map(photo, (64, 128), 10, seed=4)[0, 2])
+    mask = one[0, 2] > 0
+    blue = hints.color_ab((30, 90, 200))
+    assert np.allclose(one[0, 0][mask], blue[0], atol=0.01) and np.allclose(one[0, 1][mask], blue[1], atol=0.01)
+    assert hints.truth_hint_map(photo, (64, 128), 0, seed=3).sum() == 0
