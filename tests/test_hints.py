@@ -168,3 +168,17 @@ def test_truth_hints_are_seeded_and_hold_the_photos_colors():
     blue = hints.color_ab((30, 90, 200))
     assert np.allclose(one[0, 0][mask], blue[0], atol=0.01) and np.allclose(one[0, 1][mask], blue[1], atol=0.01)
     assert hints.truth_hint_map(photo, (64, 128), 0, seed=3).sum() == 0
+
+
+def test_hints_curve_scores_each_count(tmp_path, photo_dir):
+    from colorizer.hints_eval import hints_curve
+
+    cfg = _cfg(tmp_path, photo_dir, max_steps=2)
+    train(cfg, progress=False, log=lambda s: None)
+    summary = hints_curve(photo_dir, [5, 0, 2], weights=cfg.out, out_dir=tmp_path / "curve", limit=4)
+    assert [r["hints"] for r in summary["rows"]] == [0, 2, 5] and summary["images"] == 4
+    assert all(np.isfinite(r["psnr"]) and 0 <= r["false_color"] <= 1 for r in summary["rows"])
+    assert (tmp_path / "curve" / "curve.png").stat().st_size > 5000
+    assert (tmp_path / "curve" / "curve.csv").read_text().startswith("hints,psnr,psnr_vs_gray")
+    with pytest.raises(ValueError, match="take no color hints"):
+        hints_curve(photo_dir, [0], weights=_start(tmp_path), out_dir=tmp_path / "c2")
