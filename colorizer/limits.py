@@ -40,3 +40,30 @@ RESULT_SUFFIX = "_color.png"  # 'old photo.jpg' -> 'old photo_color.png' (CLI, p
 def result_name(name: str | Path) -> str:
     """The file name a colorized photo is saved under: 'old.jpg' -> 'old_color.png'."""
     return f"{Path(name).stem}{RESULT_SUFFIX}"
+
+
+# ---- films (colorizer/video/) -----------------------------------------------------------------
+# Video files colorized frame by frame, by suffix -> the FFmpeg container they are written as.
+VIDEO_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi",
+                    ".webm": "webm"}
+VIDEO_EXTENSIONS = tuple(VIDEO_CONTAINERS)
+DEFAULT_VIDEO_CODEC = "h264"  # libx264 at CRF 18 (video/io.py CRF_DEFAULTS); webm outputs: VP9
+VIDEO_RESULT_SUFFIX = "_color.mp4"  # a folder's 'reel.avi' -> 'reel_color.mp4' (H.264 plays anywhere)
+# Temporal smoothing of the predicted chroma (video/temporal.py): the weight of the past in a moving
+# average of ab at render size, lowered where lightness changed, reset at scene cuts. 0 is per-frame.
+# 0.8: chosen on clips made from val/ photos (docs/video.md): flicker cut to about a third, PSNR no
+# lower than per-frame (0.9 cuts more, with a memory of ~10 frames; 0.6 only just halves it).
+MIN_TEMPORAL, MAX_TEMPORAL = 0.0, 0.95
+DEFAULT_TEMPORAL = 0.8
+# The page's short films: length, file size and frame size caps (the command line has only MAX_PIXELS).
+MAX_PAGE_VIDEO_SECONDS = 30
+MAX_PAGE_VIDEO_BYTES = 100 * 1024 * 1024
+MAX_PAGE_VIDEO_PIXELS = 1920 * 1080
+VIDEO_UPLOAD_TYPES = tuple(ext.lstrip(".") for ext in VIDEO_EXTENSIONS)  # the page's uploader
+ACCEPTED_VIDEO = (f"mp4, mov, mkv, avi or webm, up to {MAX_PAGE_VIDEO_SECONDS} s, "
+                  f"{MAX_PAGE_VIDEO_BYTES // 2**20} MB and 1920x1080")
+
+
+def video_result_name(name: str | Path) -> str:
+    """The file name a colorized video is saved under in a folder: 'reel.avi' -> 'reel_color.mp4'."""
+    return f"{Path(name).stem}{VIDEO_RESULT_SUFFIX}"
