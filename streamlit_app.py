@@ -3,7 +3,8 @@
 Layout only; the work is done in colorizer/ (app_logic, infer, images). The weights preselected
 are the ones the CLI and the API would use (infer.resolve_weights: $COLORIZER_WEIGHTS, else the
 best in $COLORIZER_WEIGHTS_DIR, default weights/); the others in that folder can be picked, paired
-translation (pix2pix) weights among them: those show each upload beside its translation.
+translation (pix2pix) weights among them: those show each upload beside its translation. Short films
+(limits.py caps their length and size) are colorized whole and shown as a video to play and download.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from colorizer.compare_view import slider_html
 from colorizer.checkpoint import WeightsError
 from colorizer.images import PhotoError
 from colorizer.infer import WEIGHTS_DIR_ENV, default_render_size, no_weights_message, weights_folder
-from colorizer.limits import (ACCEPTED, DEFAULT_COLOR_STRENGTH, MAX_COLOR_STRENGTH, MIN_COLOR_STRENGTH,
-                              UPLOAD_TYPES)
+from colorizer.limits import (ACCEPTED, ACCEPTED_VIDEO, DEFAULT_COLOR_STRENGTH, DEFAULT_TEMPORAL, MAX_COLOR_STRENGTH,
+                              MAX_TEMPORAL, MIN_COLOR_STRENGTH, UPLOAD_TYPES, VIDEO_UPLOAD_TYPES)
+from colorizer.video import VideoError
 
 st.set_page_config(page_title="Colorizer", page_icon="🎨", layout="wide")
 
@@ -88,9 +90,13 @@ with st.sidebar:
         st.caption(f"Paired translation ({info.meta.get('direction')}): each image is run with its short side at "
                    f"{info.meta.get('size')} px, the size these weights were trained at, and the output resized "
                    f"to the image's own size.")
-        render_size = saturation = color_strength = None
+        render_size = saturation = color_strength = temporal = None
     else:
         render_size, saturation, color_strength = colorizer_settings(chosen, info)
+        temporal = st.slider("Films: steady colors", min_value=0.0, max_value=MAX_TEMPORAL, value=DEFAULT_TEMPORAL,
+                             step=0.05, help="How much each frame keeps of the colors before it where the picture "
+                                             "did not move (reset at cuts), against flicker; 0 colorizes each "
+                                             "frame on its own.")
     view = st.radio("Show", ["Slider", "Side by side"], horizontal=True,
                     help="Slider: the result over the input, drag to compare. Side by side: the two next to each other.")
 
@@ -103,18 +109,49 @@ runs_on = "onnxruntime" if model.backend == "onnx" else model.precision
 st.sidebar.caption(f"Model on {model.device} ({runs_on}); photos: {ACCEPTED}.")
 verb, made = ("translate", "Output") if paired else ("colorize", "Colorized")
 
-uploads = st.file_uploader(f"Photos ({ACCEPTED})", type=list(UPLOAD_TYPES),
+uploads = st.file_uploader(f"Photos ({ACCEPTED})" + ("" if paired else f" or short films ({ACCEPTED_VIDEO})"),
+                           type=list(UPLOAD_TYPES) + ([] if paired else list(VIDEO_UPLOAD_TYPES)),
                            accept_multiple_files=True)
 if not uploads:
     st.info(f"Upload one or more {'images' if paired else 'photos'}: each is shown with its "
             f"{'translation' if paired else 'colorized version'} on a before/after slider (or side by side), "
-            f"ready to download.")
+            f"ready to download." + ("" if paired else " A short film comes back colorized, with its sound."))
     st.stop()
+
+
+def show_film(up, key) -> None:
+    """One uploaded film: colorized (a progress bar over its frames) or taken from the results kept, shown
+    as a video with its summary and a download button."""
+    outcome = previous.get(key)
+    if outcome is None:
+        bar = st.progress(0.0, text=f"Colorizing {up.name}…")
+
+        def progress(done: int, total: int) -> None:
+            if done == total or done % max(1, total // 50) == 0:
+                bar.progress(min(1.0, done / max(1, total)), text=f"Colorizing {up.name}: frame {done} of {total}")
+
+        try:
+            outcome = logic.colorize_film(model, up.getvalue(), up.name, render_size, saturation, temporal, progress)
+        except VideoError as err:
+            outcome = str(err)
+        bar.empty()
+    results[key] = outcome
+    st.subheader(up.name, divider="gray")
+    if isinstance(outcome, str):
+        st.error(f"Could not colorize {outcome}", icon="🚫")
+        return
+    st.video(outcome.data, format="video/mp4")
+    st.caption(outcome.summary())
+    st.download_button("Download MP4", data=outcome.data, file_name=outcome.filename, mime="video/mp4",
+                       key=f"mp4-{up.file_id}", on_click="ignore")
+
 
 zip_slot = st.container()
 previous = st.session_state.get("results", {})
 results: dict = {}  # only what is on the page now, so memory does not grow
 done: list[logic.PhotoResult] = []
+films = [up for up in uploads if logic.is_video_name(up.name)]
+uploads = [up for up in uploads if not logic.is_video_name(up.name)]
 keys = [(up.file_id, chosen, render_size, saturation, color_strength) for up in uploads]
 to_do = sum(key not in previous for key in keys)
 progress = st.progress(0.0, text=f"{verb.capitalize()[:-1]}ing {to_do} photos…") if to_do > 1 else None
@@ -153,6 +190,8 @@ for up, key in zip(uploads, keys):
                        key=f"png-{up.file_id}", on_click="ignore")
 if progress is not None:
     progress.empty()
+for up in films:  # after the photos, which are quick
+    show_film(up, (up.file_id, chosen, render_size, saturation, color_strength, "film", temporal))
 st.session_state["results"] = results
 
 if len(done) > 1:

@@ -1,6 +1,6 @@
 """What the web page and the HTTP API share, free of any UI: where the weights are and how to
 label them, loading either kind of model, reading an uploaded photo, colorizing (or, with paired
-weights, translating) it with timing, PNG and zip files.
+weights, translating) it with timing, PNG and zip files; the page's short films (colorize_film).
 
 `streamlit_app.py` only lays these out; `colorizer.serving.api` serves them over HTTP.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import tempfile
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -23,7 +24,9 @@ from .checkpoint import PAIRED, WeightsError, ranked_weights, read_meta, task_of
 from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
 from .infer import (WEIGHTS_ENV, find_partner, gray_baseline, head_of, no_partner_message, resolve_weights,
                     weights_folder)
-from .limits import MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, result_name
+from .limits import (DEFAULT_TEMPORAL, MAX_PAGE_VIDEO_BYTES, MAX_PAGE_VIDEO_PIXELS, MAX_PAGE_VIDEO_SECONDS, MAX_PIXELS,
+                     MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, VIDEO_EXTENSIONS, result_name,
+                     video_result_name)
 from .translate import is_paired, load_model
 from .translate import result_name as translated_name
 
@@ -273,6 +276,81 @@ def process_photo(model, data: bytes, name: str, render_size: int | None = None,
     if is_paired(model):
         return translate_photo(model, data, name, max_pixels=max_pixels)
     return colorize_photo(model, data, name, render_size, saturation, max_pixels=max_pixels)
+
+
+# ---- films -------------------------------------------------------------------------------
+
+def is_video_name(name: str) -> bool:
+    """An upload colorized as a film (limits.VIDEO_EXTENSIONS), by its name."""
+    return Path(safe_name(name)).suffix.lower() in VIDEO_EXTENSIONS
+
+
+@dataclass(eq=False)
+class FilmResult:
+    """One colorized short film from the page: its MP4 (H.264, the sound kept) and what was done."""
+
+    name: str
+    data: bytes
+    width: int
+    height: int
+    frames: int
+    rate: float
+    seconds: float
+    audio: list[str]
+    render_size: int
+
+    @property
+    def filename(self) -> str:
+        return video_result_name(safe_name(self.name))
+
+    def summary(self) -> str:
+        """'640×480 px · 75 frames at 25 fps · 9.1 s (8.2 frames/s) · sound kept · render size 128'."""
+        sound = "sound kept" if self.audio else "no sound"
+        fps = self.frames / self.seconds if self.seconds else 0.0
+        return (f"{self.width}×{self.height} px · {self.frames} frames at {self.rate:g} fps · {self.seconds:.1f} s "
+                f"({fps:.1f} frames/s) · {sound} · render size {self.render_size}")
+
+
+def colorize_film(model, data: bytes, name: str, render_size: int | None = None, saturation: float = 1.0,
+                  temporal: float = DEFAULT_TEMPORAL, progress=None, max_seconds: float = MAX_PAGE_VIDEO_SECONDS,
+                  max_bytes: int = MAX_PAGE_VIDEO_BYTES, max_pixels: int = MAX_PAGE_VIDEO_PIXELS) -> FilmResult:
+    """An uploaded short film -> FilmResult (an MP4, the frame rate, size and sound kept; colors smoothed
+    over time at temporal). progress(done, total) after each frame. Raises video.VideoError, naming the
+    upload, when it is not a video, has no video stream, cannot be decoded, or is above the page's caps
+    (limits.py: length, file size, frame size); paired translation weights do not take films."""
+    from .video import VideoError, colorize_video, probe
+
+    if is_paired(model):
+        raise VideoError(f"{name}: films are colorized with colorizer weights; these translate images")
+    if not data:
+        raise VideoError(f"{name}: the file is empty")
+    if len(data) > max_bytes:
+        raise VideoError(f"{name}: {len(data) / 2**20:.0f} MB is above the {max_bytes / 2**20:.0f} MB limit for films")
+    safe = safe_name(name, default="film.mp4")
+    with tempfile.TemporaryDirectory(prefix="colorizer-film-") as folder:
+        src, dest = Path(folder) / safe, Path(folder) / "result.mp4"
+        src.write_bytes(data)
+        try:
+            info = probe(src, max_pixels=max_pixels)
+        except VideoError as err:
+            raise VideoError(str(err).replace(str(src), name, 1)) from None
+        if info.duration and info.duration > max_seconds:
+            raise VideoError(f"{name}: {info.duration:.1f} s is above the {max_seconds:g} s limit for films on "
+                             f"this page (the command line takes any length)")
+        done = [0]
+
+        def step(n: int) -> None:
+            done[0] += n
+            if progress is not None:
+                progress(done[0], info.frames or done[0])
+
+        try:
+            result = colorize_video(model, src, dest, temporal=temporal, saturation=saturation, progress=step,
+                                    render_size=render_size)
+        except VideoError as err:
+            raise VideoError(str(err).replace(str(src), name).replace(str(dest), "the result")) from None
+        return FilmResult(name, dest.read_bytes(), info.width, info.height, result.frames, float(result.rate),
+                          result.seconds, result.audio, int(render_size or model.render_size))
 
 
 def unique_names(names: Iterable[str]) -> list[str]:
