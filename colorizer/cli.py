@@ -37,6 +37,24 @@ def temperature(text: str) -> float:
     return value
 
 
+def temporal(text: str) -> float:
+    """argparse type: a temporal smoothing strength within limits.py's range (0: per-frame)."""
+    from .limits import MAX_TEMPORAL, MIN_TEMPORAL
+
+    value = float(text)
+    if not MIN_TEMPORAL <= value <= MAX_TEMPORAL:
+        raise argparse.ArgumentTypeError(f"{text} is outside {MIN_TEMPORAL:g}..{MAX_TEMPORAL:g}")
+    return value
+
+
+def crf(text: str) -> int:
+    """argparse type: a CRF quality (0 and up; each encoder's own range is checked before the model loads)."""
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is below 0")
+    return value
+
+
 def quality(text: str) -> int:
     """argparse type: a JPEG / WebP quality, 1..100."""
     value = int(text)
@@ -202,23 +220,109 @@ def check_destinations(jobs: list[tuple[Path, Path]]) -> None:
         raise PlanError(f"output {folder} is a folder: name a file, or a folder without a photo suffix")
 
 
-def _plan(inputs: list[str], args: argparse.Namespace, **naming) -> Plan | None:
+def is_video(path: str | Path) -> bool:
+    """A file colorized as a film (limits.VIDEO_EXTENSIONS), by its suffix."""
+    from .limits import VIDEO_EXTENSIONS
+
+    return Path(path).suffix.lower() in VIDEO_EXTENSIONS and not Path(path).is_dir()
+
+
+def plan_videos(inputs: list[str], output: str | None, default_out: str = "colorized") -> list[tuple[Path, Path]]:
+    """(video, destination) for the films among inputs: video files given, and the videos in folders given
+    (recursive), decided before any model is loaded, as plan_outputs decides photos.
+
+    One video given with an output that has a video suffix is written exactly there (its container by
+    that suffix). Otherwise into the output folder (default colorized/): the video's path under the folder
+    given, named by limits.video_result_name ('reel.avi' -> 'reel_color.mp4'), names that would meet get
+    _2, _3 ... . Videos inside the output folder when it is below a folder given (earlier results) are
+    left out. PlanError for a missing input, a video output name with several inputs or none of them a
+    video, a photo output name with videos, or an output that is one of the videos.
+    """
+    from .limits import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS, video_result_name
+
+    missing = [item for item in inputs if not Path(item).exists()]
+    if missing:
+        raise PlanError(f"no such file or folder: {', '.join(missing)}")
+    out = Path(output) if output else Path(default_out)
+    to_file = out.suffix.lower() in VIDEO_EXTENSIONS and not out.is_dir()
+    results = None if to_file else out.resolve()
+    found, seen = [], set()
+    for item in inputs:
+        p = Path(item)
+        if p.is_dir():
+            listed = [(f, f.relative_to(p)) for f in sorted(p.rglob("*"))
+                      if f.is_file() and is_video(f) and not f.name.startswith(".")
+                      and not (results not in (None, p.resolve()) and f.resolve().is_relative_to(results))]
+        else:
+            listed = [(p, Path(p.name))] if is_video(p) else []
+        for f, rel in listed:
+            if f.resolve() not in seen:
+                seen.add(f.resolve())
+                found.append((f, rel))
+    if to_file:
+        if len(inputs) != 1 or len(found) != 1 or Path(inputs[0]).is_dir():
+            what = "no video was given" if not found else "several inputs were given"
+            raise PlanError(f"-o {out} names one video file, and {what}: give one video, or an output folder")
+        src = found[0][0]
+        if out.exists() and os.path.samefile(out, src):
+            raise PlanError(f"-o {out} is the video given: it would be overwritten; name another file")
+        return [(src, out)]
+    if found and out.suffix.lower() in PHOTO_EXTENSIONS and not out.is_dir():
+        raise PlanError(f"-o {out} names a photo; videos go to a video file (one video) or a folder")
+    taken = {_name_key(src) for src, _ in found}
+    jobs = []
+    for src, rel in found:
+        dest = _free_name((out / rel).with_name(video_result_name(rel)), taken)
+        taken.add(_name_key(dest))
+        jobs.append((src, dest))
+    return jobs
+
+
+def _plan(inputs: list[str], args: argparse.Namespace, videos: list | None = None, **naming) -> Plan | None:
     """plan_outputs and check_destinations, with what they find printed; None (after one error line)
-    when nothing can be done. Everything about the files is checked before the model loads (seconds)."""
+    when nothing can be done. Everything about the files is checked before the model loads (seconds).
+    videos: colorize's films (plan_videos), planned apart: the folders' video files are not listed as
+    skipped, and a folder of films alone is not an error."""
     try:
-        plan = plan_outputs(inputs, args.output, args.format, **naming)
-        check_destinations(plan.jobs)
+        plan = plan_outputs(inputs, args.output, args.format, **naming) if inputs else Plan([], Path("."), [], [])
+        check_destinations(plan.jobs + list(videos or []))
     except PlanError as err:
         print(f"error: {err}", file=sys.stderr)
         return None
+    if videos is not None:
+        plan = plan._replace(skipped=[(p, why) for p, why in plan.skipped if not is_video(p)])
     for path, why in plan.skipped:
         print(f"skipped: {path}: {why}", file=sys.stderr)
-    if not plan.jobs:
-        print(f"error: no photos found in {', '.join(inputs)}", file=sys.stderr)
+    if not plan.jobs and not videos:
+        found = "photos" if videos is None else "photos or videos"
+        print(f"error: no {found} found in {', '.join(inputs)}", file=sys.stderr)
         return None
     for src, dest in plan.renamed:
         print(f"note: {src} -> {dest} (its plain name is another photo's)", file=sys.stderr)
     return plan
+
+
+def _probe_videos(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -> tuple[list, dict, list[str]] | None:
+    """The films that can be colorized, what each holds (video.probe) and why the others cannot; None
+    (after one error line) when the encoder asked for cannot write an output. Before the model loads."""
+    from .video import VideoError, check_encoder, probe
+
+    try:
+        for dest in {dest.suffix.lower(): dest for _, dest in jobs}.values():
+            for note in check_encoder(dest, args.codec, args.crf)[1]:
+                print(f"note: {note}", file=sys.stderr)
+    except VideoError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return None
+    good, infos, bad = [], {}, []
+    for src, dest in jobs:
+        try:
+            infos[src] = probe(src)
+        except VideoError as err:
+            bad.append(str(err))
+            continue
+        good.append((src, dest))
+    return good, infos, bad
 
 
 def colorize_command(args: argparse.Namespace) -> int:
@@ -226,9 +330,26 @@ def colorize_command(args: argparse.Namespace) -> int:
     from .infer import Colorizer
 
     inputs = args.inputs or [EXAMPLES_BW]
-    plan = _plan(inputs, args)
+    try:
+        videos = plan_videos(inputs, args.output)
+    except PlanError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    plan = _plan([i for i in inputs if not is_video(i)], args, videos=videos)
     if plan is None:
         return 2
+    infos, bad = {}, []
+    if videos:
+        probed = _probe_videos(videos, args)
+        if probed is None:
+            return 2
+        videos, infos, bad = probed
+        if not videos and not plan.jobs:  # nothing at all can be done: say why, once per film
+            for line in bad:
+                print(f"error: {line}", file=sys.stderr)
+            return 2
+        for line in bad:
+            print(f"skipped: {line}", file=sys.stderr)
     try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
                                render_size=args.render_size, weights_dir=args.weights_dir,
@@ -241,8 +362,49 @@ def colorize_command(args: argparse.Namespace) -> int:
     note = temperature_note(model, args.temperature)
     if note:
         print(note, file=sys.stderr)
-    print(f"Colorizing {len(plan.jobs)} photo(s) with {_model_line(model)}")
-    return _run_jobs(model, plan, args)
+    what = [f"{len(plan.jobs)} photo(s)"] if plan.jobs else []
+    what += [f"{len(videos)} video(s)"] if videos else []
+    print(f"Colorizing {' and '.join(what)} with {_model_line(model)}")
+    codes = [_run_jobs(model, plan, args)] if plan.jobs else []
+    if videos:
+        codes.append(_run_videos(model, videos, infos, args, len(bad)))
+    return 0 if 0 in codes else max(codes)
+
+
+def _run_videos(model, jobs: list[tuple[Path, Path]], infos: dict, args: argparse.Namespace, skipped: int = 0) -> int:
+    """Colorize each film with a progress bar (frames, frames/s, ETA); one line per film written or
+    skipped. Ctrl-C stops at once, leaving no half-written file (exit 130)."""
+    from tqdm.auto import tqdm
+
+    from .video import VideoError, colorize_video
+
+    written = 0
+    for src, dest in jobs:
+        info = infos[src]
+        print(f"{src}: {info.describe()}")
+        with tqdm(total=info.frames, unit="frame", desc=src.name, smoothing=0.1) as bar:
+            try:
+                result = colorize_video(model, src, dest, temporal=args.temporal, codec=args.codec, crf=args.crf,
+                                        saturation=args.saturation, batch_size=args.batch_size, progress=bar.update)
+            except VideoError as err:
+                bar.close()
+                print(f"skipped: {err}", file=sys.stderr)
+                skipped += 1
+                continue
+            except KeyboardInterrupt:
+                bar.close()
+                print(f"interrupted: {dest} not written (nothing half-written is left)", file=sys.stderr)
+                return 130
+        for line in result.notes:
+            print(f"note: {line}", file=sys.stderr)
+        w, h = result.size
+        audio = ", audio " + ", ".join(result.audio) if result.audio else ", no audio"
+        print(f"{src} -> {dest} ({w}x{h}, {result.frames} frames at {float(result.rate):g} fps{audio}; "
+              f"{result.seconds:.1f} s, {result.fps:.1f} frames/s)")
+        written += 1
+    where = jobs[0][1] if len(jobs) == 1 else Path(args.output or "colorized")
+    print(f"Wrote {written} colorized video(s) to {where}" + (f"; {skipped} skipped" if skipped else ""))
+    return 0 if written else 2
 
 
 def translate_command(args: argparse.Namespace) -> int:
@@ -325,6 +487,12 @@ def average_command(args: argparse.Namespace) -> int:
 
 def evaluate_command(args: argparse.Namespace) -> int:
     from .checkpoint import WeightsError
+
+    if args.video:
+        return _evaluate_video(args)
+    if args.temporal is not None:
+        print("error: --temporal scores films: add --video", file=sys.stderr)
+        return 2
     from .evaluate import run_evaluation
 
     try:
@@ -333,6 +501,30 @@ def evaluate_command(args: argparse.Namespace) -> int:
                        fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights,
                        temperature=args.temperature, saturation=args.saturation)
     except (WeightsError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _evaluate_video(args: argparse.Namespace) -> int:
+    """`evaluate --video`: one weights file, one saturation, one color strength; per-frame against smoothing."""
+    from .checkpoint import WeightsError
+    from .video import VideoError
+    from .video.evaluate import run_video_evaluation
+
+    several = [flag for flag, value in (("--weights", args.weights), ("--color-strength", args.color_strength),
+                                        ("--saturation", args.saturation)) if value and len(value) > 1]
+    if several:
+        print(f"error: --video scores one value of {', '.join(several)}", file=sys.stderr)
+        return 2
+    first = (lambda v: v[0] if v else None)  # noqa: E731
+    try:
+        run_video_evaluation(args.data, weights=first(args.weights), out_dir=args.out, temporal=args.temporal,
+                             render_size=args.render_size, device=args.device, precision=args.precision,
+                             limit=args.limit, weights_dir=args.weights_dir, color_strength=first(args.color_strength),
+                             base_weights=args.base_weights, temperature=args.temperature,
+                             saturation=first(args.saturation) or 1.0)
+    except (WeightsError, VideoError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     return 0
@@ -350,26 +542,30 @@ def add_output_flags(p, what: str, batch_group=None) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m colorizer",
-                                     description="Colorize black-and-white photos, translate images with paired (pix2pix) weights, "
-                                                 "evaluate and train.",
+                                     description="Colorize black-and-white photos and films, translate images "
+                                                 "with paired (pix2pix) weights, evaluate and train.",
                                      epilog="Most users need one command:\n"
                                             "  python -m colorizer colorize old.jpg -o old_color.png\n"
                                             "  python -m colorizer colorize scans/ -o colorized/\n"
+                                            "  python -m colorizer colorize film.mp4 -o film_color.mp4\n"
                                             "`python -m colorizer colorize --help` lists its few everyday flags first.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    c = sub.add_parser("colorize", help="colorize photos (files or folders)",
-                       usage="python -m colorizer colorize [PHOTO_OR_FOLDER ...] [-o OUTPUT] [options]",
-                       description="Colorize photos at their original size with the best weights in weights/ "
-                                   "(or $COLORIZER_WEIGHTS, or --weights).",
+    c = sub.add_parser("colorize", help="colorize photos and videos (files or folders)",
+                       usage="python -m colorizer colorize [PHOTO_VIDEO_OR_FOLDER ...] [-o OUTPUT] [options]",
+                       description="Colorize photos and videos at their original size with the best weights in "
+                                   "weights/ (or $COLORIZER_WEIGHTS, or --weights). Videos keep their frame rate, "
+                                   "size and sound, with colors smoothed over time (docs/video.md).",
                        epilog="Examples:\n  python -m colorizer colorize old.jpg -o old_color.png\n"
                               "  python -m colorizer colorize scans/ -o colorized/ --format jpg\n"
-                              "  python -m colorizer colorize old.jpg --saturation 1.2   (more vivid)",
+                              "  python -m colorizer colorize old.jpg --saturation 1.2   (more vivid)\n"
+                              "  python -m colorizer colorize film.mp4 -o film_color.mp4",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    c.add_argument("inputs", nargs="*", help=f"photos or folders (default: {EXAMPLES_BW})")
-    c.add_argument("-o", "--output", help="output file (one photo) or folder, where each photo is written as "
-                                          "NAME_color.png (default: colorized/)")
+    c.add_argument("inputs", nargs="*", help=f"photos, videos or folders (default: {EXAMPLES_BW})")
+    c.add_argument("-o", "--output", help="output file (one photo or one video) or folder, where each photo is "
+                                          "written as NAME_color.png and each video as NAME_color.mp4 "
+                                          "(default: colorized/)")
     c.add_argument("--saturation", type=float, default=1.0,
                    help="multiply the predicted color: above 1 more vivid, below 1 more muted (default %(default)s)")
     which = c.add_argument_group("which weights")
@@ -399,7 +595,21 @@ def main(argv=None) -> int:
     speed.add_argument("--backend", default="auto", choices=["auto", "torch", "onnx"],
                        help="onnx: onnxruntime on the CPU (the .pt weights are exported once, into .onnx/ beside "
                             "them); auto: onnx on the CPU, torch on a GPU (default; see docs/speed.md)")
-    add_output_flags(c, "photos", batch_group=speed)
+    add_output_flags(c, "photos (or video frames)", batch_group=speed)
+    from .limits import DEFAULT_TEMPORAL
+
+    film = c.add_argument_group("videos (.mp4 .mov .mkv .avi .webm)")
+    film.add_argument("--temporal", type=temporal, default=DEFAULT_TEMPORAL, metavar="S",
+                      help="smooth colors over time: the weight of the past frames' colors, 0..0.95, lowered where "
+                           "the picture moved, reset at scene cuts; 0 colorizes each frame on its own "
+                           "(default %(default)s)")
+    film.add_argument("--codec", default=None,
+                      help="video encoder: h264 (default), hevc, vp9 (the default into .webm), av1, mpeg4, ffv1, "
+                           "or another FFmpeg encoder's name; the sound is copied (encoded again only where the "
+                           "output's container cannot hold it)")
+    film.add_argument("--crf", type=crf, default=None, metavar="N",
+                      help="quality of h264/hevc (0..51) or vp9/av1 (0..63): lower is better and larger "
+                           "(default 18 for h264, 20 hevc, 30 vp9 and av1)")
     c.set_defaults(func=colorize_command)
 
     tr = sub.add_parser("translate", help="run paired (pix2pix) weights on images: sketch -> photo, ...",
@@ -479,6 +689,13 @@ def main(argv=None) -> int:
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")
     e.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    film = e.add_argument_group("films (--video)")
+    film.add_argument("--video", action="store_true",
+                      help="score films instead: --data is a color video, a folder of them, or a folder of photos "
+                           "made into clips (pans, a zoom, a cut; two photos a clip, --limit clips); prints PSNR "
+                           "and flicker (ab change where L is still) per temporal smoothing")
+    film.add_argument("--temporal", type=temporal, nargs="+", default=None, metavar="S",
+                      help="with --video: smoothings to score beside per-frame (0) (default: colorize's)")
     e.set_defaults(func=evaluate_command)
 
     t = sub.add_parser("pretrain", help="stage 1 (same as python pretrain.py)", add_help=False)
