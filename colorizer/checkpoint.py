@@ -196,14 +196,16 @@ def _peek(path: str | Path) -> object | None:
 
 # ---- what weights serve: the task in their metadata -----------------------------------------
 
-COLORIZE, HINTS, PAIRED = "colorize", "hints", "paired"
+COLORIZE, HINTS, PAIRED, CLASSIFY = "colorize", "hints", "paired", "classify"
+GENERATORS = (COLORIZE, HINTS, PAIRED)  # tasks whose weights make images: what a weights folder offers
 # the command-line verb that runs each kind (hints weights colorize too: with no hints, on their own)
-VERBS = {COLORIZE: "colorize", HINTS: "colorize", PAIRED: "translate"}
+VERBS = {COLORIZE: "colorize", HINTS: "colorize", PAIRED: "translate", CLASSIFY: "classify"}
 
 
 def task_of(meta: dict) -> str:
     """What weights serve: "colorize" (L -> ab; also files from before tasks were recorded), "hints"
-    (L and color hints -> ab: a colorizer that also takes hints) or "paired" (pix2pix, image A -> image B)."""
+    (L and color hints -> ab: a colorizer that also takes hints), "paired" (pix2pix, image A -> image B)
+    or "classify" (the jewelry classifier: an image -> a class, `python -m colorizer classify`)."""
     return meta.get("task") or COLORIZE
 
 
@@ -212,9 +214,11 @@ def require_task(path: str | Path, meta: dict, task: str) -> None:
     found = task_of(meta)
     if found != task:
         what = {COLORIZE: "colorizer weights", HINTS: "color hints weights",
-                PAIRED: "paired translation (pix2pix) weights"}.get(found, f"{found} weights")
+                PAIRED: "paired translation (pix2pix) weights",
+                CLASSIFY: "jewelry classifier weights"}.get(found, f"{found} weights")
+        wanted = {COLORIZE: "colorizer", PAIRED: "paired translation", CLASSIFY: "classifier"}.get(task, task)
         verb = VERBS.get(found)
-        raise WeightsError(f"{path}: {what}, not {'colorizer' if task == COLORIZE else 'paired translation'} "
+        raise WeightsError(f"{path}: {what}, not {wanted} "
                            f"weights" + (f": run them with `python -m colorizer {verb}`" if verb else ""))
 
 
@@ -222,7 +226,8 @@ def ranked_weights(folder: str | Path = "weights", task: str | None = None) -> l
     """(path, metadata) of the weights in folder, best first: colorizers before paired translation
     weights (so the default the CLI, page and API pick is a colorizer when there is one), then the
     most trained (photos seen over both stages) first. Files that are not colorizer weights are left
-    out; task: only the weights that serve it (task_of).
+    out; task: only the weights that serve it (task_of). Without a task, only weights that make images
+    (GENERATORS): the jewelry classifier (task "classify") is never offered as a colorizer.
 
     A GAN stage counts the photos its stage-1 start saw, so it ranks above its own start, and a
     student distilled from teachers (pretrain.py --teachers) counts the most any of them saw, so it
@@ -234,7 +239,7 @@ def ranked_weights(folder: str | Path = "weights", task: str | None = None) -> l
             meta = read_meta(p)
         except WeightsError:
             continue
-        if task is None or task_of(meta) == task:
+        if task_of(meta) == task or (task is None and task_of(meta) in GENERATORS):
             ranked.append((task_of(meta) == COLORIZE, meta.get("images_seen", 0), meta.get("stage") == "gan", p, meta))
     ranked.sort(key=lambda t: t[:3], reverse=True)
     return [(t[3], t[4]) for t in ranked]
