@@ -706,8 +706,17 @@ def main(argv=None) -> int:
     k.set_defaults(func=None)
 
     sub.add_parser("make-sketches", help="photos -> sketch|photo pairs for paired training", add_help=False)
+    sub.add_parser("classify", help="is it jewelry, which type (photos and drawings)", add_help=False)
+    sub.add_parser("train-classifier", help="train the jewelry classifier", add_help=False)
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("classify", "train-classifier"):  # colorizer/classify/
+        if argv[0] == "classify":
+            from .classify.predict import main as classify_main
+        else:
+            from .classify.train import main as classify_main
+
+        return classify_main(argv[1:])
     if argv and argv[0] == "make-sketches":
         from .sketches import main as sketches_main
 
