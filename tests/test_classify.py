@@ -44,7 +44,8 @@ def tiny(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def trained(tiny, tmp_path_factory) -> dict:
     out = tmp_path_factory.mktemp("weights") / "classifier.pt"
-    cfg = ClassifierConfig(jewelry=str(tiny / "jewelry"), negatives=[str(tiny / "negatives/a"), str(tiny / "negatives/b")],
+    negatives = [str(tiny / "negatives/a"), str(tiny / "negatives/b")]
+    cfg = ClassifierConfig(jewelry=str(tiny / "jewelry"), negatives=negatives,
                            n_negatives=20, size=48, epochs=10, batch_size=8, lr=5e-3, body_lr_factor=1.0, p_sketch=0.0,
                            freeze_blocks=0, pretrained=False, precision="fp32", workers=0, threads=1, max_steps=16,
                            out=str(out), report=None)

@@ -32,7 +32,7 @@ class ClassifierConfig:
     size: int = 128                                   # input side, pixels
     epochs: int = 4
     batch_size: int = 32
-    lr: float = 2e-3                                  # the head's peak rate (one cycle); the body's is lr * body_lr_factor
+    lr: float = 2e-3                                  # the head's peak rate (one cycle); body: x body_lr_factor
     body_lr_factor: float = 0.25
     weight_decay: float = 0.01
     label_smoothing: float = 0.1
@@ -44,8 +44,8 @@ class ClassifierConfig:
     precision: str = "auto"                           # bf16 autocast on a CPU or bf16 GPU (auto), or fp32
     device: str = "auto"
     workers: int = 1
-    threads: int | None = None                        # torch's CPU threads (None: its default); 1 is far faster on a busy CPU
-    time_limit: float | None = None                   # minutes: the one cycle spans them when they end before the epochs
+    threads: int | None = None                        # torch's CPU threads (None: its default); 1 on a busy CPU
+    time_limit: float | None = None                   # minutes; the one cycle spans them if they end first
     max_steps: int | None = None                      # stop after this many steps (tests, smoke runs)
     out: str = DEFAULT_WEIGHTS
     report: str | None = "runs/classifier"            # folder for report.md / report.json (None: none)
@@ -268,7 +268,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=d.size, help="input side in pixels (default %(default)s)")
     p.add_argument("--epochs", type=int, default=d.epochs, help="default %(default)s")
     p.add_argument("--batch-size", type=int, default=d.batch_size, help="default %(default)s")
-    p.add_argument("--lr", type=float, default=d.lr, help="peak learning rate of the head, one cycle (default %(default)s)")
+    p.add_argument("--lr", type=float, default=d.lr,
+                   help="peak learning rate of the head, one cycle (default %(default)s)")
     p.add_argument("--body-lr-factor", type=float, default=d.body_lr_factor,
                    help="the body's rate as a share of --lr (default %(default)s)")
     p.add_argument("--p-sketch", type=float, default=d.p_sketch,
