@@ -141,11 +141,12 @@ def test_app_logic_lists_both_kinds_and_translates(both):
 def test_page_serves_paired_weights(monkeypatch, both):
     at = run_app(monkeypatch, both)
     assert at.selectbox[0].value == str(both / "colorizer_gan.pt")  # the colorizer stays the default
-    assert [s.label for s in at.slider] == ["Saturation boost", "Color strength"]
+    assert [s.label for s in at.slider] == ["Saturation boost", "Color strength", "Films: steady colors"]
     at.selectbox[0].set_value(str(both / "sketch2photo.pt")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.slider and not at.select_slider  # no colorizer settings for paired weights
     assert any("Paired translation (AtoB)" in c.value for c in at.caption)
+    at.radio[0].set_value("Side by side")  # the plain images (the default is the before/after slider)
     at.file_uploader[0].set_value([("sketch.jpg", BW_PHOTO.read_bytes(), "image/jpeg")]).run()
     assert not at.exception, [e.value for e in at.exception]
     assert [i.captions[0] for i in at.image] == ["Input", "Output"]
