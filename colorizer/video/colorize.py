@@ -35,6 +35,7 @@ from .temporal import TemporalSmoother
 
 _END = object()  # the last item of a queue
 _POLL = 0.1      # seconds a blocked thread waits before looking whether to stop
+MAX_DAMAGED = 25  # damaged packets a film may have (their frames left out, with a note) before it is refused
 
 
 @dataclass
@@ -107,8 +108,9 @@ def colorize_video(model, src: str | Path, dest: str | Path, temporal: float = D
     called on the caller's thread, after each batch, with the number of frames written since its last
     call. render_size: as for photos (None: the model's own).
 
+    A few damaged packets (up to MAX_DAMAGED) are left out with a note, as FFmpeg's own tools go on.
     Raises VideoError (naming the file and the reason) for a file that is not a video, has no video
-    stream, a codec that cannot be decoded, frames that cannot be decoded, or an output that cannot be
+    stream, a codec that cannot be decoded, more damage than that, or an output that cannot be
     written; nothing is left under dest's name then, nor after Ctrl-C (KeyboardInterrupt is raised on).
     """
     src, dest = Path(src), Path(dest)
@@ -127,16 +129,28 @@ def colorize_video(model, src: str | Path, dest: str | Path, temporal: float = D
         in_video = source.streams.video[0]
         in_video.thread_type = "AUTO"  # decode on several threads where the codec can
         step = max(1, round(1 / (info.rate * in_video.time_base))) if in_video.time_base else 1
+        index, damaged = [0], []  # frames read; decoding errors met
+
+        def decoded(packet) -> list:
+            """The packet's frames; [] for a damaged one (counted: too many, and the film is refused)."""
+            try:
+                return packet.decode()
+            except av.FFmpegError as err:
+                damaged.append(err)
+                if len(damaged) > MAX_DAMAGED:
+                    raise VideoError(f"{src}: cannot be decoded: more than {MAX_DAMAGED} damaged packets, "
+                                     f"the first after frame {index[0]} ({damaged[0].strerror or damaged[0]})") from None
+                return []
 
         def read() -> None:
-            index, last = 0, None
+            last = None
             try:
                 for packet in source.demux(in_video, *source.streams.audio):
                     if packet.stream.type == "audio":
                         if packet.dts is not None:
                             _put(prepared, ("audio", packet), stop)
                         continue
-                    for frame in packet.decode():
+                    for frame in decoded(packet):
                         pts = frame.pts
                         if pts is None or (last is not None and pts <= last):  # missing or out of order
                             pts = 0 if last is None else last + step
@@ -144,9 +158,12 @@ def colorize_video(model, src: str | Path, dest: str | Path, temporal: float = D
                         image = Image.fromarray(frame.to_ndarray(format="rgb24"))
                         L_full, L_small = model.prepare(image, render_size)
                         _put(prepared, ("frame", pts, L_full, L_small), stop)
-                        index += 1
-            except av.FFmpegError as err:
-                raise VideoError(f"{src}: cannot be decoded after frame {index} ({err.strerror or err})") from None
+                        index[0] += 1
+            except av.FFmpegError as err:  # the container itself (demuxing), not one packet
+                raise VideoError(f"{src}: cannot be read after frame {index[0]} ({err.strerror or err})") from None
+            if damaged:
+                result.notes.append(f"{src}: {len(damaged)} damaged packet(s) could not be decoded; the frames "
+                                    f"they held are left out (the others keep their times)")
             _put(prepared, _END, stop)
 
         def write(out) -> None:
