@@ -126,6 +126,9 @@ def colorize_video(model, src: str | Path, dest: str | Path, temporal: float = D
     try:
         info = info_of(source, src)
         result.size, result.rate = (info.width, info.height), info.rate
+        if info.others:
+            result.notes.append(f"{src}: {info.others} stream(s) besides the first video and the audio (another "
+                                f"video, subtitles, data) not carried over")
         in_video = source.streams.video[0]
         in_video.thread_type = "AUTO"  # decode on several threads where the codec can
         step = max(1, round(1 / (info.rate * in_video.time_base))) if in_video.time_base else 1
