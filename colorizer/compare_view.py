@@ -1,7 +1,7 @@
 """A before/after slider for the page: the input and the result stacked, a handle that uncovers
 one over the other, as HTML with its own few lines of script (no CDN, so it works offline).
 
-The page shows it with `streamlit.components.v1.html` (a sandboxed iframe of its own). Dragging or
+The page shows it with `st.iframe` (an iframe of its own). Dragging or
 clicking anywhere on the picture moves the handle; the arrow keys move it when it has the focus.
 """
 from __future__ import annotations

@@ -9,6 +9,7 @@ patches (1-9 px) each holding the truth's mean ab there, placed at random or whe
 from __future__ import annotations
 
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -87,7 +88,7 @@ def training_count(generator: torch.Generator, p_none: float = P_NONE, p: float 
     if float(torch.rand(1, generator=generator)) < p_none:
         return 0
     u = float(torch.rand(1, generator=generator))
-    count = 1 + int(torch.log(torch.tensor(1.0 - u)) / torch.log(torch.tensor(1.0 - p)))
+    count = 1 + int(math.log(1.0 - u) / math.log(1.0 - p))
     return min(count, most)
 
 

@@ -200,7 +200,7 @@ class Colorization:
         sums = {
             "l1": F.l1_loss(pred, target, reduction="sum").item() / target[0].numel(),
             "psnr": metrics.psnr(rgb_pred, rgb_true),
-            "psnr_gray": metrics.psnr(self.input_image(x), rgb_true),
+            "psnr_gray": metrics.psnr(gray_rgb(x[:, :1]), rgb_true),  # L alone (hints tasks paint theirs on)
             "chroma_pred": pred.norm(dim=1).mean((1, 2)) * AB_SCALE,
             "chroma_true": target.norm(dim=1).mean((1, 2)) * AB_SCALE,
             "colorful_pred": metrics.colorfulness(rgb_pred),
@@ -260,12 +260,6 @@ class Hints(Colorization):
 
     def output_image(self, x, y):
         return super().output_image(x[:, :1], y)
-
-    def val_metrics(self, x, pred, target):
-        """As colorization's, with the gray baseline on L alone (not the painted hints)."""
-        sums = super().val_metrics(x, pred, target)
-        sums["psnr_gray"] = float(metrics.psnr(gray_rgb(x[:, :1]), self.output_image(x, target)).sum())
-        return sums
 
 
 class Paired:
