@@ -19,6 +19,19 @@ def _run_in_tmp(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _clean_module_folders(request, tmp_path_factory):
+    """The folders a module's own fixtures made (tmp_path_factory.mktemp) go when the module is done,
+    unless one of its tests failed; each test's tmp_path goes at once (tmp_path_retention_policy)."""
+    base = tmp_path_factory.getbasetemp()
+    before, failed = set(base.iterdir()), request.session.testsfailed
+    yield
+    if request.session.testsfailed == failed:
+        for folder in set(base.iterdir()) - before:
+            if not folder.name.startswith("test_"):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture
 def photo_dir(tmp_path) -> Path:
     """12 small real color photos (short side 80 px) in a nested folder."""
