@@ -325,11 +325,40 @@ def _probe_videos(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -> tu
     return good, infos, bad
 
 
+def read_user_hints(args: argparse.Namespace, plan: Plan) -> list | None:
+    """--hint and --hints of the one photo planned, checked against its size (before the model loads).
+    None when none were given; hints.HintError (or PlanError) saying what is wrong."""
+    if not args.hint and not args.hints:
+        return None
+    from .hints import HintError, check_hints, parse_hint, parse_hints_json
+    from .images import PhotoError, read_photo
+
+    if len(plan.jobs) != 1:
+        raise PlanError(f"hints belong to one photo, in its own pixels: give one photo, not "
+                        f"{len(plan.jobs)} (a folder or several files)")
+    given = [parse_hint(text) for text in args.hint or []]
+    if args.hints:
+        try:
+            text = Path(args.hints).read_text()
+        except OSError as err:
+            raise HintError(f"--hints {args.hints}: cannot be read ({err.strerror or err})") from None
+        given += parse_hints_json(text, source=args.hints)
+    src = plan.jobs[0][0]
+    try:
+        size = read_photo(src).image.size
+    except PhotoError:
+        return given  # the photo's own error comes when it is colorized
+    return check_hints(given, *size, name=str(src))
+
+
 def colorize_command(args: argparse.Namespace) -> int:
     from .checkpoint import WeightsError
     from .infer import Colorizer
 
     inputs = args.inputs or [EXAMPLES_BW]
+    if (args.hint or args.hints) and any(is_video(i) for i in inputs):
+        print("error: hints are for one photo, not for films", file=sys.stderr)
+        return 2
     try:
         videos = plan_videos(inputs, args.output)
     except PlanError as err:
@@ -350,11 +379,17 @@ def colorize_command(args: argparse.Namespace) -> int:
             return 2
         for line in bad:
             print(f"skipped: {line}", file=sys.stderr)
-    try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights)
+    try:
+        given = read_user_hints(args, plan)
+    except (PlanError, ValueError) as err:  # hints.HintError is a ValueError
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights);
+        # with hints: the best hints weights there
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
                                render_size=args.render_size, weights_dir=args.weights_dir,
                                color_strength=args.color_strength, base_weights=args.base_weights,
-                               temperature=args.temperature, backend=args.backend)
+                               temperature=args.temperature, backend=args.backend, hints=given is not None)
     except WeightsError as err:
         hint = " (or pass --base-weights PATH)" if getattr(err, "partner_missing", False) else ""
         print(f"error: {err}{hint}", file=sys.stderr)
@@ -364,8 +399,10 @@ def colorize_command(args: argparse.Namespace) -> int:
         print(note, file=sys.stderr)
     what = [f"{len(plan.jobs)} photo(s)"] if plan.jobs else []
     what += [f"{len(videos)} video(s)"] if videos else []
+    if given is not None:
+        what[0] += f" with {len(given)} color hint(s)"
     print(f"Colorizing {' and '.join(what)} with {_model_line(model)}")
-    codes = [_run_jobs(model, plan, args)] if plan.jobs else []
+    codes = [_run_jobs(model, plan, args, hints={plan.jobs[0][0]: given} if given else None)] if plan.jobs else []
     if videos:
         codes.append(_run_videos(model, videos, infos, args, len(bad)))
     return 0 if 0 in codes else max(codes)
@@ -427,7 +464,8 @@ def translate_command(args: argparse.Namespace) -> int:
     return _run_jobs(model, plan, args, done_word="translated image(s)")
 
 
-def _run_jobs(model, plan: Plan, args: argparse.Namespace, done_word: str = "colorized photo(s)") -> int:
+def _run_jobs(model, plan: Plan, args: argparse.Namespace, done_word: str = "colorized photo(s)",
+             hints: dict | None = None) -> int:
     from tqdm.auto import tqdm
 
     from .pipeline import colorize_files
@@ -436,7 +474,7 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace, done_word: str = "col
     failed = written = 0
     with tqdm(total=len(jobs), unit="photo", disable=len(jobs) < 2) as bar:
         for result in colorize_files(model, jobs, saturation=getattr(args, "saturation", 1.0), quality=args.quality,
-                                     batch_size=args.batch_size):
+                                     batch_size=args.batch_size, hints=hints):
             bar.update()
             for line in result.notes:
                 print(f"note: {line}", file=sys.stderr)
@@ -493,6 +531,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
     if args.temporal is not None:
         print("error: --temporal scores films: add --video", file=sys.stderr)
         return 2
+    if args.hints is not None:
+        return _evaluate_hints(args)
     from .evaluate import run_evaluation
 
     try:
@@ -500,6 +540,24 @@ def evaluate_command(args: argparse.Namespace) -> int:
                        device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir,
                        fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights,
                        temperature=args.temperature, saturation=args.saturation)
+    except (WeightsError, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _evaluate_hints(args: argparse.Namespace) -> int:
+    """`evaluate --hints 0 1 2 5 10`: one hints weights file, the curve of scores against hint counts."""
+    from .checkpoint import WeightsError
+    from .hints_eval import hints_curve
+
+    if args.weights and len(args.weights) > 1:
+        print("error: --hints scores one weights file at a time", file=sys.stderr)
+        return 2
+    try:
+        hints_curve(args.data, args.hints, weights=args.weights[0] if args.weights else None, out_dir=args.out,
+                    weights_dir=args.weights_dir, device=args.device, precision=args.precision, limit=args.limit,
+                    render_size=args.render_size)
     except (WeightsError, FileNotFoundError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -560,6 +618,7 @@ def main(argv=None) -> int:
                        epilog="Examples:\n  python -m colorizer colorize old.jpg -o old_color.png\n"
                               "  python -m colorizer colorize scans/ -o colorized/ --format jpg\n"
                               "  python -m colorizer colorize old.jpg --saturation 1.2   (more vivid)\n"
+                              "  python -m colorizer colorize old.jpg --hint 120,80,#c0392b   (that spot is red)\n"
                               "  python -m colorizer colorize film.mp4 -o film_color.mp4",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("inputs", nargs="*", help=f"photos, videos or folders (default: {EXAMPLES_BW})")
@@ -573,6 +632,14 @@ def main(argv=None) -> int:
                                          "in --weights-dir)")
     which.add_argument("--weights-dir", default=None,
                        help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
+    from .limits import MAX_HINTS
+
+    known = c.add_argument_group("color hints (one photo; weights trained with --task hints)")
+    known.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB",
+                       help="the color at pixel (X, Y) of the photo, e.g. 120,80,#c0392b: the region around it "
+                            f"follows; repeat it for more (at most {MAX_HINTS} in all)")
+    known.add_argument("--hints", metavar="FILE.json",
+                       help='a JSON list of {"x": 120, "y": 80, "color": "#c0392b"} in the photo\'s pixels')
     advanced = c.add_argument_group("advanced: how colors are predicted")
     advanced.add_argument("--render-size", type=positive_int, default=None,
                           help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
@@ -689,6 +756,10 @@ def main(argv=None) -> int:
     e.add_argument("--no-fid", action="store_true", help="skip FID (no Inception download attempt)")
     e.add_argument("--device", default="auto")
     e.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"])
+    e.add_argument("--hints", type=int, nargs="+", default=None, metavar="N",
+                   help="score hints weights given N color hints per photo, drawn (seeded) from its own colors, "
+                        "for each N (e.g. 0 1 2 5 10 20): curve.csv, summary.json and curve.png in --out "
+                        "(default weights: the best hints weights in --weights-dir)")
     film = e.add_argument_group("films (--video)")
     film.add_argument("--video", action="store_true",
                       help="score films instead: --data is a color video, a folder of them, or a folder of photos "

@@ -17,10 +17,12 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .limits import MAX_HINTS as MAX_USER_HINTS  # a person's hints per photo at most (CLI, page, API)
+
 CHANNELS = 3           # hinted a, hinted b, mask
 P_NONE = 0.25          # share of training photos given no hints at all
 P_GEOMETRIC = 1 / 8    # the count's geometric distribution (mean 8 when there are hints), as the paper
-MAX_HINTS = 64         # sampled per photo at most in training
+MAX_TRAINING_HINTS = 64  # sampled per photo at most in training
 MAX_PATCH = 9          # side of a hint's square at most, in render-size pixels (1..9)
 P_WHERE_COLOR_VARIES = 0.5  # share of hints placed where the truth's color changes, the rest uniformly
 
@@ -83,7 +85,7 @@ def sample_hints(ab: torch.Tensor, count: int, generator: torch.Generator,
 
 
 def training_count(generator: torch.Generator, p_none: float = P_NONE, p: float = P_GEOMETRIC,
-                   most: int = MAX_HINTS) -> int:
+                   most: int = MAX_TRAINING_HINTS) -> int:
     """How many hints one training photo gets: none with probability p_none, else 1 + Geometric(p), capped."""
     if float(torch.rand(1, generator=generator)) < p_none:
         return 0
@@ -103,7 +105,6 @@ def simulate(ab: torch.Tensor, generator: torch.Generator, count: int | None = N
 
 # ---- hints a person gives: points on the photo, in its own pixels ----------------------------
 
-MAX_USER_HINTS = 200  # per photo (CLI, page, API)
 USER_PATCH = 3        # side of a given hint's square at the render size, in pixels
 _HEX = re.compile(r"#?([0-9a-fA-F]{6})")
 

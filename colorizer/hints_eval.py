@@ -23,7 +23,7 @@ from .metrics import colorfulness
 
 def hints_curve(data, counts: list[int], weights=None, out_dir="eval_hints", weights_dir=None,
                 device: str = "auto", precision: str = "auto", limit: int | None = None,
-                seed: int = 0) -> dict:
+                seed: int = 0, render_size: int | None = None) -> dict:
     """Score hints weights on every color photo under data at each hint count; write curve.csv,
     summary.json and curve.png to out_dir, print a table, return the summary."""
     from tqdm.auto import tqdm
@@ -31,10 +31,9 @@ def hints_curve(data, counts: list[int], weights=None, out_dir="eval_hints", wei
     counts = sorted({int(c) for c in counts})
     if not counts or counts[0] < 0:
         raise ValueError(f"hint counts are 0 or more, not {counts}")
-    model = Colorizer.load(weights, device=device, precision=precision, weights_dir=weights_dir)
-    if not model.takes_hints:
-        raise ValueError(f"{model.meta['path']}: these weights take no color hints; train hints weights with "
-                         f"`python pretrain.py --task hints --init WEIGHTS`")
+    # weights None: the best hints weights in the folder; weights without hint input: a WeightsError
+    model = Colorizer.load(weights, device=device, precision=precision, weights_dir=weights_dir,
+                           render_size=render_size, hints=True)
     photos = list_photos(data)[:limit]
     if not photos:
         raise ValueError(f"no photos found in {data}")

@@ -57,6 +57,24 @@ def no_weights_message(folder: str | Path) -> str:
             f"(stage 1) and `python train_gan.py` (stage 2), or pass --weights PATH.")
 
 
+def no_hints_message(path: str | Path) -> str:
+    return (f"{path}: these weights take no color hints; train hints weights with "
+            f"`python pretrain.py --task hints --init {path}` (docs/training.md, Color hints)")
+
+
+def _hints_weights(weights: str | Path | None, weights_dir: str | Path | None) -> Path:
+    """The weights for colorizing with hints: weights or $COLORIZER_WEIGHTS when given (checked when
+    loaded), else the best hints weights in the folder; a WeightsError saying what to train when none."""
+    if weights or os.environ.get(WEIGHTS_ENV):
+        return resolve_weights(weights, weights_dir)
+    folder = weights_folder(weights_dir)
+    found = find_weights(folder, HINTS)
+    if not found:
+        raise WeightsError(f"No color hints weights in {folder}/ (hints need weights trained with them): train "
+                           f"them with `python pretrain.py --task hints --init WEIGHTS`, or pass --weights PATH.")
+    return found[0]
+
+
 def weights_folder(weights_dir: str | Path | None = None) -> Path:
     """The folder weights are looked for in: weights_dir, else $COLORIZER_WEIGHTS_DIR, else weights/."""
     return Path(weights_dir or os.environ.get(WEIGHTS_DIR_ENV) or "weights")
@@ -279,7 +297,7 @@ class Colorizer:
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
              render_size: int | None = None, weights_dir: str | Path | None = None,
              color_strength: float | None = None, base_weights: str | Path | None = None,
-             temperature: float | None = None, backend: str = "torch") -> "Colorizer":
+             temperature: float | None = None, backend: str = "torch", hints: bool = False) -> "Colorizer":
         """weights None: resolve_weights (then $COLORIZER_WEIGHTS, then the best in weights_dir).
         render_size None: default_render_size (the size the weights were trained at).
 
@@ -295,8 +313,11 @@ class Colorizer:
         weights file (export-onnx) always runs on onnx, with the color strength baked into it.
         With onnx and an export already cached, torch is not imported (weights are read by
         checkpoint.read_meta alone).
+
+        hints: the user gives color hints: weights None picks the best hints weights in the folder
+        (never chosen otherwise), and weights that take no hints are a WeightsError naming them.
         """
-        path = resolve_weights(weights, weights_dir, task=COLORIZE)  # a folder of paired weights alone: none here
+        path = _hints_weights(weights, weights_dir) if hints else resolve_weights(weights, weights_dir, task=COLORIZE)
         if path.suffix.lower() == ".onnx":
             net, meta = _onnx_file(path, color_strength, base_weights)
         else:
@@ -339,7 +360,10 @@ class Colorizer:
         else:
             temperature = check_temperature(temperature)
         meta = dict(meta, path=str(path))
-        return cls(net, meta, render_size or default_render_size(meta), temperature, centers)
+        model = cls(net, meta, render_size or default_render_size(meta), temperature, centers)
+        if hints and not model.takes_hints:
+            raise WeightsError(no_hints_message(path))
+        return model
 
     # ---- one batch through the network --------------------------------------------------
     @property
@@ -347,12 +371,23 @@ class Colorizer:
         """Weights trained with color hints (--task hints): L and a hint map in."""
         return in_channels(self.meta) > 1
 
+    def hint_map(self, size: tuple[int, int], shape: tuple[int, int], given) -> np.ndarray | None:
+        """A person's hints (hints.UserHint, in the photo's own pixels) on a photo of size (width,
+        height) -> the (1, 3, h, w) map at the render shape (h, w); None when there are none. Hints
+        outside the photo or too many are a hints.HintError; weights without hint input a WeightsError."""
+        if not given:
+            return None
+        from .hints import check_hints, user_hint_map
+
+        if not self.takes_hints:
+            raise WeightsError(no_hints_message(self.meta.get("path", "these weights")))
+        return user_hint_map(check_hints(list(given), *size), size, shape)
+
     def predict_ab(self, L: np.ndarray, hint_map: np.ndarray | None = None) -> np.ndarray:
         """Normalised L (B, 1, h, w) at render size -> normalised ab (B, 2, h, w), float32. Hints weights
         also take hint_map (B, 3, h, w: hints.py), all zeros (no hints: automatic) when not given."""
         if hint_map is not None and not self.takes_hints:
-            raise WeightsError(f"{self.meta.get('path', 'these weights')}: these weights take no color hints; "
-                               "train hints weights with `python pretrain.py --task hints --init WEIGHTS`")
+            raise WeightsError(no_hints_message(self.meta.get("path", "these weights")))
         if self.takes_hints:
             if hint_map is None:
                 hint_map = np.zeros((L.shape[0], in_channels(self.meta) - 1, *L.shape[2:]), np.float32)
@@ -382,10 +417,13 @@ class Colorizer:
         """L (H, W) and ab predicted at render size ((1,) 2, h, w) -> colorized RGB PIL image, H x W."""
         return compose(L_full, ab, saturation)
 
-    def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0) -> Image.Image:
-        """RGB or gray PIL image -> colorized RGB PIL image of the same size."""
+    def colorize(self, image: Image.Image, render_size: int | None = None, saturation: float = 1.0,
+                 hints=None) -> Image.Image:
+        """RGB or gray PIL image -> colorized RGB PIL image of the same size; hints: a person's known
+        colors (hints.UserHint list, in the image's pixels; hints weights only)."""
         L_full, L_small = self.prepare(image, render_size)
-        return self.finish(L_full, self.predict_ab(L_small), saturation)
+        hint_map = self.hint_map(image.size, L_small.shape[-2:], hints)
+        return self.finish(L_full, self.predict_ab(L_small, hint_map), saturation)
 
 
 def _torch_net(generator, device: str, precision: str):

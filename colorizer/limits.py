@@ -42,6 +42,10 @@ def result_name(name: str | Path) -> str:
     return f"{Path(name).stem}{RESULT_SUFFIX}"
 
 
+# ---- color hints (hints.py): a person's known colors, for weights trained with --task hints -----
+MAX_HINTS = 200  # per photo (CLI, page and API)
+
+
 # ---- films (colorizer/video/) -----------------------------------------------------------------
 # Video files colorized frame by frame, by suffix -> the FFmpeg container they are written as.
 VIDEO_CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".avi": "avi",

@@ -59,12 +59,14 @@ class _Prepared:
     photo: Photo  # its alpha and frame count; its RGB pixels are in L_full, not kept twice
     L_full: np.ndarray   # what model.prepare gives: the full-size input
     L_small: np.ndarray  # and the network's input, (1, C, h, w)
+    hint_map: np.ndarray | None = None  # hints weights given a person's hints: (1, 3, h, w)
 
 
 def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float = 1.0,
                    quality: int = DEFAULT_QUALITY, batch_size: int = 8, workers: int = 2,
-                   ahead: int = 16) -> Iterator[Result]:
+                   ahead: int = 16, hints: dict | None = None) -> Iterator[Result]:
     """Colorize each (source, destination) pair with model (an infer.Colorizer); yield a Result per pair.
+    hints: source -> its hints.UserHint list, for hints weights (a bad hint is that photo's error).
 
     batch_size: photos of one render shape per network call; workers: threads reading and, as many,
     writing; ahead: photos read or waiting to be written at most (memory: each is held full size).
@@ -76,7 +78,11 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
         except PhotoError as err:
             return Result(src, dest, error=str(err))
         L_full, L_small = model.prepare(photo.image)
-        return _Prepared(src, dest, started, photo.image.size, replace(photo, image=None), L_full, L_small)
+        try:
+            hint_map = model.hint_map(photo.image.size, L_small.shape[-2:], (hints or {}).get(src))
+        except ValueError as err:  # hints.HintError
+            return Result(src, dest, error=f"{src}: {err}")
+        return _Prepared(src, dest, started, photo.image.size, replace(photo, image=None), L_full, L_small, hint_map)
 
     def write(item: _Prepared, ab: np.ndarray) -> Result:
         result = item.photo.with_alpha(model.finish(item.L_full, ab, saturation), item.dest)
@@ -102,7 +108,10 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
                 reading.append(readers.submit(read, *job))
 
         def run(group: list[_Prepared]) -> None:
-            ab = model.predict_ab(np.concatenate([item.L_small for item in group]))
+            given = [item.hint_map for item in group if item.hint_map is not None]
+            maps = None if not given else np.concatenate(  # one render shape: one blank map fits all
+                [np.zeros_like(given[0]) if item.hint_map is None else item.hint_map for item in group])
+            ab = model.predict_ab(np.concatenate([item.L_small for item in group]), maps)
             for item, one in zip(group, np.split(ab, len(group))):
                 writing.append(writers.submit(write, item, one))
 

@@ -43,7 +43,7 @@ def test_training_counts_none_often_else_geometric():
     counts = np.array([hints.training_count(g) for _ in range(4000)])
     assert 0.2 < (counts == 0).mean() < 0.3  # P_NONE
     some = counts[counts > 0]
-    assert 6.5 < some.mean() < 9.5 and some.max() <= hints.MAX_HINTS  # 1 + Geometric(1/8): mean 8
+    assert 6.5 < some.mean() < 9.5 and some.max() <= hints.MAX_TRAINING_HINTS  # 1 + Geometric(1/8): mean 8
 
 
 @pytest.mark.parametrize("backbone", ["resnet18", "efficientnet_lite0"])
