@@ -8,9 +8,13 @@ translation (pix2pix) weights among them: those show each upload beside its tran
 """
 from __future__ import annotations
 
-import streamlit as st
+import json
+from pathlib import Path
 
-from colorizer import app_logic as logic
+import streamlit as st
+from streamlit_image_coordinates import streamlit_image_coordinates
+
+from colorizer import app_hints, app_logic as logic
 from colorizer.compare_view import slider_html
 from colorizer.checkpoint import WeightsError
 from colorizer.images import PhotoError
@@ -146,6 +150,75 @@ def show_film(up, key) -> None:
                        key=f"mp4-{up.file_id}", on_click="ignore")
 
 
+def show_hints(up, outcome: logic.PhotoResult) -> None:
+    """Color hints for one photo, with the hints weights (app_hints.hints_weights): click the photo to put
+    a hint in the current color, pick a color from the palette (the model's own near the last hint, then
+    common ones) or the picker to change the last one; undo, clear, download. The result follows each."""
+    if not st.toggle("Color hints: click where you know the color", key=f"hints-on-{up.file_id}",
+                     help=f"With {hints_info.path.name}: each hint says the color at a point, and the region "
+                          f"around it follows."):
+        return
+    hmodel = load_model(str(hints_info.path), None, logic.folder_signature(folder))
+    state = st.session_state.setdefault(f"hints-{up.file_id}", {"hints": [], "color": app_hints.DEFAULT_COLOR,
+                                                                 "seen": set()})
+    size = outcome.gray.size
+
+    def fresh(key: str) -> app_hints.Click | None:  # a click not handled yet (the components keep their last)
+        click = app_hints.Click.from_component(st.session_state.get(key))
+        if click is None or (key, click.at) in state["seen"]:
+            return None
+        state["seen"].add((key, click.at))
+        return click
+
+    photo_key, swatch_key = f"hint-photo-{up.file_id}", f"hint-swatch-{up.file_id}"
+    click = fresh(photo_key)
+    if click is not None:
+        state["hints"] = app_hints.add_hint(state["hints"], click, size, state["color"])
+    swatch = fresh(swatch_key)
+    colors = state.get("palette") or app_hints.palette()
+    if swatch is not None and app_hints.swatch_at(swatch, colors):
+        state["color"] = app_hints.swatch_at(swatch, colors)
+        state["hints"] = app_hints.recolor_last(state["hints"], state["color"])
+    given = state["hints"]
+    key = (tuple(given), saturation)
+    if state.get("key") != key:
+        with st.spinner("Colorizing with your hints…"):
+            state["result"], state["key"] = hmodel.colorize(outcome.gray, saturation=saturation, hints=given), key
+    result = state["result"]
+    if click is not None:  # the palette follows the last click: the model's colors there first
+        state["palette"] = app_hints.palette(result, click.on(size))
+        colors = state["palette"]
+
+    left, right = st.columns([3, 1])
+    with left:
+        shown = logic.preview(result)
+        streamlit_image_coordinates(app_hints.with_dots(shown, app_hints.scaled(given, size, shown.size)),
+                                    key=photo_key, width="stretch", image_format="JPEG", jpeg_quality=92,
+                                    cursor="crosshair")
+        st.caption(f"{len(given)} hint(s) · with {hints_info.path.name}")
+    with right:
+        st.caption("Palette: the model's colors near your last click, then common ones")
+        streamlit_image_coordinates(app_hints.palette_image(colors, chosen=state["color"]), key=swatch_key,
+                                    width="content", cursor="pointer")
+
+        def picked() -> None:
+            state["color"] = st.session_state[f"hint-picker-{up.file_id}"]
+            state["hints"] = app_hints.recolor_last(state["hints"], state["color"])
+
+        st.color_picker("Color", value=state["color"], key=f"hint-picker-{up.file_id}", on_change=picked)
+        undo, clear = st.columns(2)
+        undo.button("Undo", key=f"hint-undo-{up.file_id}", disabled=not given, width="stretch",
+                    on_click=lambda: state.update(hints=state["hints"][:-1]))
+        clear.button("Clear", key=f"hint-clear-{up.file_id}", disabled=not given, width="stretch",
+                     on_click=lambda: state.update(hints=[]))
+        st.download_button("Download PNG", data=logic.png_bytes(result), file_name=outcome.filename,
+                           mime="image/png", key=f"hint-png-{up.file_id}", on_click="ignore")
+        st.download_button("Hints as JSON", data=json.dumps(app_hints.as_json(given), indent=1),
+                           file_name=f"{Path(outcome.filename).stem}_hints.json", mime="application/json",
+                           key=f"hint-json-{up.file_id}", on_click="ignore", help="for `colorize --hints FILE`")
+
+
+hints_info = None if paired else app_hints.hints_weights(info, choices)
 zip_slot = st.container()
 previous = st.session_state.get("results", {})
 results: dict = {}  # only what is on the page now, so memory does not grow
@@ -188,6 +261,8 @@ for up, key in zip(uploads, keys):
     st.caption(outcome.summary())
     st.download_button("Download PNG", data=outcome.png, file_name=outcome.filename, mime="image/png",
                        key=f"png-{up.file_id}", on_click="ignore")
+    if hints_info is not None:
+        show_hints(up, outcome)
 if progress is not None:
     progress.empty()
 for up in films:  # after the photos, which are quick

@@ -164,3 +164,23 @@ def test_page_clicks_become_hints_in_the_photos_pixels_and_the_palette_offers_th
     dotted = app_hints.with_dots(photo, [hints.UserHint(150, 50, (255, 0, 0))])
     assert dotted.getpixel((150, 50)) == (255, 0, 0) and dotted.getpixel((20, 20)) == (40, 160, 60)
     assert app_hints.scaled(given, (800, 400), (400, 200))[0].x == 100.0
+
+
+def test_page_offers_hints_with_the_hints_weights_and_downloads_the_hinted_photo(folders, monkeypatch):
+    from test_app import BW_PHOTO, run_app
+
+    at = run_app(monkeypatch, folders["weights"])
+    assert "plain.pt" in at.selectbox[0].value  # automatic colorizing keeps the plain colorizer
+    at.file_uploader[0].set_value([("surfer.jpg", BW_PHOTO.read_bytes(), "image/jpeg")])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    toggle = next(t for t in at.toggle if "Color hints" in t.label)
+    toggle.set_value(True).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("0 hint(s) · with hints.pt" in c.value for c in at.caption)
+    undo = next(b for b in at.button if b.label == "Undo")
+    assert undo.disabled  # nothing to undo yet
+    assert at.color_picker[0].value == "#c0392b"
+    at.color_picker[0].set_value("#2e86c1").run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.color_picker[0].value == "#2e86c1"
