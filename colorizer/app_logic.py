@@ -246,13 +246,14 @@ class PhotoResult:
 
 
 def colorize_photo(model, data: bytes, name: str, render_size: int | None = None, saturation: float = 1.0,
-                   max_pixels: int = MAX_PIXELS) -> PhotoResult:
-    """Uploaded bytes -> PhotoResult (timed: colorization only). Raises PhotoError / PhotoTooLarge."""
+                   max_pixels: int = MAX_PIXELS, hints=None) -> PhotoResult:
+    """Uploaded bytes -> PhotoResult (timed: colorization only). Raises PhotoError / PhotoTooLarge;
+    hints (hints.UserHint list, hints weights only): hints.HintError when one lies off the photo."""
     image = read_photo(data, name, max_pixels=max_pixels)
     was_color = not is_grayscale(image)
     gray = gray_baseline(image) if was_color else image
     t0 = time.perf_counter()
-    out = model.colorize(gray, render_size=render_size, saturation=saturation)
+    out = model.colorize(gray, render_size=render_size, saturation=saturation, hints=hints)
     seconds = time.perf_counter() - t0
     return PhotoResult(name=name, gray=gray, output=out, seconds=seconds, was_color=was_color,
                        render_size=int(render_size or model.render_size))
@@ -270,12 +271,12 @@ def translate_photo(model, data: bytes, name: str, max_pixels: int = MAX_PIXELS)
 
 
 def process_photo(model, data: bytes, name: str, render_size: int | None = None, saturation: float = 1.0,
-                  max_pixels: int = MAX_PIXELS) -> PhotoResult:
+                  max_pixels: int = MAX_PIXELS, hints=None) -> PhotoResult:
     """What one upload gets from whichever model runs: colorize_photo, or translate_photo for paired
     weights (render_size and saturation are the colorizer's; the translator runs at its trained size)."""
     if is_paired(model):
         return translate_photo(model, data, name, max_pixels=max_pixels)
-    return colorize_photo(model, data, name, render_size, saturation, max_pixels=max_pixels)
+    return colorize_photo(model, data, name, render_size, saturation, max_pixels=max_pixels, hints=hints)
 
 
 # ---- films -------------------------------------------------------------------------------

@@ -62,7 +62,7 @@ def no_hints_message(path: str | Path) -> str:
             f"`python pretrain.py --task hints --init {path}` (docs/training.md, Color hints)")
 
 
-def _hints_weights(weights: str | Path | None, weights_dir: str | Path | None) -> Path:
+def hints_weights_path(weights: str | Path | None, weights_dir: str | Path | None) -> Path:
     """The weights for colorizing with hints: weights or $COLORIZER_WEIGHTS when given (checked when
     loaded), else the best hints weights in the folder; a WeightsError saying what to train when none."""
     if weights or os.environ.get(WEIGHTS_ENV):
@@ -317,7 +317,7 @@ class Colorizer:
         hints: the user gives color hints: weights None picks the best hints weights in the folder
         (never chosen otherwise), and weights that take no hints are a WeightsError naming them.
         """
-        path = _hints_weights(weights, weights_dir) if hints else resolve_weights(weights, weights_dir, task=COLORIZE)
+        path = hints_weights_path(weights, weights_dir) if hints else resolve_weights(weights, weights_dir, task=COLORIZE)
         if path.suffix.lower() == ".onnx":
             net, meta = _onnx_file(path, color_strength, base_weights)
         else:

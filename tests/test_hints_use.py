@@ -184,3 +184,33 @@ def test_page_offers_hints_with_the_hints_weights_and_downloads_the_hinted_photo
     at.color_picker[0].set_value("#2e86c1").run()
     assert not at.exception, [e.value for e in at.exception]
     assert at.color_picker[0].value == "#2e86c1"
+
+
+# ---- the API's hints field -----------------------------------------------------------------------
+
+def test_api_takes_hints_as_a_json_field_and_refuses_bad_ones(folders, tmp_path):
+    from fastapi.testclient import TestClient
+
+    from colorizer.serving.api import create_app
+    from test_api import post
+
+    gray = folders["gray"].read_bytes()
+    app = create_app(open=True, weights_dir=folders["weights"], results_dir=tmp_path / "results")
+    with TestClient(app) as client:
+        ok = post(client, gray, hints=json.dumps([{"x": 10, "y": 20, "color": "#c0392b"}]))
+        assert ok.status_code == 200, ok.text
+        assert ok.headers["X-Hints"] == "1" and ok.headers["X-Width"] == "120"
+        assert app.state.model.with_hints().meta["path"].endswith("hints.pt")
+        plain = post(client, gray)  # no hints: the folder's automatic default
+        assert plain.status_code == 200 and plain.headers["X-Hints"] == "0"
+        assert app.state.model.get().meta["path"].endswith("plain.pt")
+        for field, message in [("[{\"x\": 500, \"y\": 20, \"color\": \"#c0392b\"}]", "lies outside"),
+                               ("[{\"x\": 5, \"y\": 2, \"color\": \"red\"}]", "not a color"),
+                               ("{x", "not JSON"),
+                               (json.dumps([{"x": 1, "y": 1, "color": "#000000"}] * 201), "at most 200")]:
+            bad = post(client, gray, hints=field)
+            assert bad.status_code == 422 and message in bad.json()["detail"], (field, bad.text)
+    pinned = create_app(open=True, weights=folders["plain"], results_dir=tmp_path / "r2")
+    with TestClient(pinned) as client:
+        bad = post(client, gray, hints=json.dumps([{"x": 1, "y": 1, "color": "#ff0000"}]))
+        assert bad.status_code == 422 and "plain.pt: these weights take no color hints" in bad.json()["detail"]

@@ -3,7 +3,8 @@
     GET    /health                   -> {"status": "ok" | "no_weights" | "weights_error", "ready", "auth",
                                          "queue": {...}, "memory": {...}, ...}
     POST   /colorize                 multipart: image (file); optional render_size (int), saturation (float),
-                                     color_strength (0..1), user_id (open mode: required) -> image/png
+                                     color_strength (0..1), hints (JSON: [{"x", "y", "color": "#rrggbb"}],
+                                     with hints weights), user_id (open mode: required) -> image/png
                                      (with paired translation weights: the image translated, e.g.
                                      sketch -> photo; render_size and saturation are ignored)
     GET    /results/{user_id}        -> [{"id", "filename", "width", "height", "seconds", "bytes", "created"}, ...]
@@ -35,8 +36,8 @@ from .. import app_logic as logic
 from ..checkpoint import WeightsError
 from ..images import PhotoError, PhotoTooLarge
 from ..infer import ColorStrengthError
-from ..limits import (ACCEPTED, MAX_COLOR_STRENGTH, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_COLOR_STRENGTH,
-                      MIN_RENDER_SIZE)
+from ..limits import (ACCEPTED, MAX_COLOR_STRENGTH, MAX_HINTS, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES,
+                      MIN_COLOR_STRENGTH, MIN_RENDER_SIZE)
 from .config import ServeConfig
 from .gate import Busy, Gate
 from .keys import USER_ID, USER_ID_RULE, KeyStore
@@ -155,6 +156,9 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
                      None, ge=MIN_COLOR_STRENGTH, le=MAX_COLOR_STRENGTH,
                      description="1: stage-2 weights as trained, 0: the stage-1 weights they started from, "
                                  "between: a blend (default: limits.DEFAULT_COLOR_STRENGTH where it can be had)"),
+                 hints: str | None = Form(None, description='color hints, JSON: [{"x": 120, "y": 80, "color": '
+                                                            '"#c0392b"}, ...] in the photo\'s pixels, at most '
+                                                            f'{MAX_HINTS}; run by the hints weights in the folder'),
                  user: str | None = Depends(caller)):
         asked = (user_id if user_id is not None else userID or "").strip() or None
         if user is None:  # open mode: the form decides
@@ -169,16 +173,25 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
         if image.size is not None and image.size > MAX_UPLOAD_BYTES:
             return _error(413, f"{name}: {image.size / 2**20:.0f} MB is above the "
                                f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
+        given = None
+        if hints and hints.strip():
+            from ..hints import parse_hints_json  # only here: it imports torch, which the onnx path does without
+
+            try:
+                given = parse_hints_json(hints, "hints") or None
+            except ValueError as err:  # hints.HintError
+                return _error(422, str(err))
         try:
-            model = holder.get(color_strength)
+            model = holder.with_hints() if given else holder.get(color_strength)
         except ColorStrengthError as err:  # asked for: a bad field; by default: the weights' fault
             return _error(422 if color_strength is not None else 503, str(err))
-        except WeightsError as err:
-            return _error(503, str(err))
+        except WeightsError as err:  # hints asked of a server without hints weights: the request's fault
+            return _error(422 if given else 503, str(err))
         try:
             with gate.turn() as waited:  # the upload is read only now: at most max_running in memory
                 data = image.file.read(MAX_UPLOAD_BYTES + 1)
-                result = logic.process_photo(model, data, name, render_size, saturation, max_pixels=MAX_PIXELS)
+                result = logic.process_photo(model, data, name, render_size, saturation, max_pixels=MAX_PIXELS,
+                                             hints=given)
                 png = result.png
         except Busy as err:
             return _busy(str(err), err.retry_after)
@@ -186,6 +199,10 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             return _error(413, str(err))
         except PhotoError as err:
             return _error(400, str(err))
+        except ValueError as err:  # hints.HintError: a hint off the photo, too many
+            if not given:
+                raise
+            return _error(422, f"hints: {err}")
         try:
             item = results.add(user, result.filename, result.width, result.height, result.seconds, png)
             result_id, kept = item.id, item.kept
@@ -198,6 +215,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             "X-Width": str(result.width), "X-Height": str(result.height),
             "X-Seconds": f"{result.seconds:.3f}", "X-Queue-Seconds": f"{waited:.3f}",
             "X-Was-Color": str(result.was_color).lower(), "X-Task": "paired" if result.paired else "colorize",
+            "X-Hints": str(len(given or [])),
         }
         return Response(png, media_type="image/png", headers=headers)
 

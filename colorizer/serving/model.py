@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import app_logic
 from ..checkpoint import WeightsError
-from ..infer import ColorStrengthError, resolve_weights
+from ..infer import ColorStrengthError, hints_weights_path, no_hints_message, resolve_weights
 from ..translate import is_paired
 
 
@@ -32,6 +32,7 @@ class ModelHolder:
         self._others: OrderedDict[float, object] = OrderedDict()  # asked-for strengths, oldest first
         self.max_strengths = max_strengths
         self._load_lock = threading.Lock()
+        self._hints = None  # the model for photos sent with color hints (with_hints)
 
     def path(self) -> Path:
         """The weights file to use (infer.resolve_weights), or WeightsError saying what to run."""
@@ -64,3 +65,16 @@ class ModelHolder:
                     self._others.popitem(last=False)
             self._others.move_to_end(color_strength)
             return self._others[color_strength]
+
+    def with_hints(self):
+        """The model for photos sent with color hints: the server's own weights when they take hints,
+        else the best hints weights in the folder (loaded once). WeightsError naming the weights and
+        what to train when there are none (or the weights chosen by hand take no hints)."""
+        with self._load_lock:
+            if self._hints is None:
+                path = hints_weights_path(self._weights, self._weights_dir)
+                model = app_logic.load(path, device=self.device, weights_dir=self._weights_dir)
+                if is_paired(model) or not model.takes_hints:
+                    raise WeightsError(no_hints_message(path))
+                self._hints = model
+            return self._hints
