@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import streamlit as st
+from PIL import Image
 from streamlit_image_coordinates import streamlit_image_coordinates
 
 from colorizer import app_hints, app_logic as logic
@@ -159,8 +160,7 @@ def show_hints(up, outcome: logic.PhotoResult) -> None:
                           f"around it follows."):
         return
     hmodel = load_model(str(hints_info.path), None, logic.folder_signature(folder))
-    state = st.session_state.setdefault(f"hints-{up.file_id}", {"hints": [], "color": app_hints.DEFAULT_COLOR,
-                                                                 "seen": set()})
+    state = st.session_state.setdefault(f"hints-{up.file_id}", {"hints": [], "color": None, "seen": set()})
     size = outcome.gray.size
 
     def fresh(key: str) -> app_hints.Click | None:  # a click not handled yet (the components keep their last)
@@ -170,48 +170,51 @@ def show_hints(up, outcome: logic.PhotoResult) -> None:
         state["seen"].add((key, click.at))
         return click
 
+    def result() -> "Image.Image":  # the photo with the hints as they are now (computed once for each)
+        key = (tuple(state["hints"]), saturation)
+        if state.get("key") != key:
+            with st.spinner("Colorizing with your hints…"):
+                state["result"] = hmodel.colorize(outcome.gray, saturation=saturation, hints=state["hints"])
+            state["key"] = key
+        return state["result"]
+
     photo_key, swatch_key = f"hint-photo-{up.file_id}", f"hint-swatch-{up.file_id}"
     click = fresh(photo_key)
-    if click is not None:
-        state["hints"] = app_hints.add_hint(state["hints"], click, size, state["color"])
-    swatch = fresh(swatch_key)
+    if click is not None:  # the palette follows the click: the model's colors there first
+        state["palette"] = app_hints.palette(result(), click.on(size))
+        color = state["color"] or state["palette"][0]  # until a color is picked: the model's own there
+        state["hints"] = app_hints.add_hint(state["hints"], click, size, color)
     colors = state.get("palette") or app_hints.palette()
+    swatch = fresh(swatch_key)
     if swatch is not None and app_hints.swatch_at(swatch, colors):
         state["color"] = app_hints.swatch_at(swatch, colors)
         state["hints"] = app_hints.recolor_last(state["hints"], state["color"])
-    given = state["hints"]
-    key = (tuple(given), saturation)
-    if state.get("key") != key:
-        with st.spinner("Colorizing with your hints…"):
-            state["result"], state["key"] = hmodel.colorize(outcome.gray, saturation=saturation, hints=given), key
-    result = state["result"]
-    if click is not None:  # the palette follows the last click: the model's colors there first
-        state["palette"] = app_hints.palette(result, click.on(size))
-        colors = state["palette"]
+    given, shown_color = state["hints"], state["color"] or (state["hints"][-1].hex if state["hints"] else None)
+    colored = result()
 
     left, right = st.columns([3, 1])
     with left:
-        shown = logic.preview(result)
+        shown = logic.preview(colored)
         streamlit_image_coordinates(app_hints.with_dots(shown, app_hints.scaled(given, size, shown.size)),
                                     key=photo_key, width="stretch", image_format="JPEG", jpeg_quality=92,
                                     cursor="crosshair")
         st.caption(f"{len(given)} hint(s) · with {hints_info.path.name}")
     with right:
         st.caption("Palette: the model's colors near your last click, then common ones")
-        streamlit_image_coordinates(app_hints.palette_image(colors, chosen=state["color"]), key=swatch_key,
+        streamlit_image_coordinates(app_hints.palette_image(colors, chosen=shown_color), key=swatch_key,
                                     width="content", cursor="pointer")
 
         def picked() -> None:
             state["color"] = st.session_state[f"hint-picker-{up.file_id}"]
             state["hints"] = app_hints.recolor_last(state["hints"], state["color"])
 
-        st.color_picker("Color", value=state["color"], key=f"hint-picker-{up.file_id}", on_change=picked)
+        st.color_picker("Color", value=shown_color or app_hints.DEFAULT_COLOR, key=f"hint-picker-{up.file_id}", on_change=picked)
         undo, clear = st.columns(2)
         undo.button("Undo", key=f"hint-undo-{up.file_id}", disabled=not given, width="stretch",
                     on_click=lambda: state.update(hints=state["hints"][:-1]))
         clear.button("Clear", key=f"hint-clear-{up.file_id}", disabled=not given, width="stretch",
                      on_click=lambda: state.update(hints=[]))
-        st.download_button("Download PNG", data=logic.png_bytes(result), file_name=outcome.filename,
+        st.download_button("Download PNG", data=logic.png_bytes(colored), file_name=outcome.filename,
                            mime="image/png", key=f"hint-png-{up.file_id}", on_click="ignore")
         st.download_button("Hints as JSON", data=json.dumps(app_hints.as_json(given), indent=1),
                            file_name=f"{Path(outcome.filename).stem}_hints.json", mime="application/json",

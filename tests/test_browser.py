@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -57,15 +58,9 @@ def _wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 
     raise AssertionError(f"streamlit not healthy after {timeout}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def server(tmp_path):
-    """The app on a free localhost port, with tiny weights; always stopped at the end."""
-    if os.environ.get("COLORIZER_BROWSER_WEIGHTS"):
-        weights = ROOT / os.environ["COLORIZER_BROWSER_WEIGHTS"]  # relative to the repo (tests run in tmp)
-    else:
-        weights = tmp_path / "weights"
-        weights.mkdir()
-        tiny_weights(weights)
+@contextmanager
+def _serve(weights: Path, tmp_path: Path):
+    """The app on a free localhost port with that weights folder: (url, log); always stopped at the end."""
     port = _free_port()
     log = tmp_path / "streamlit.log"
     env = dict(os.environ, COLORIZER_WEIGHTS_DIR=str(weights), PYTHONPATH=str(ROOT))
@@ -86,6 +81,19 @@ def server(tmp_path):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def server(tmp_path):
+    """The app with tiny weights (or $COLORIZER_BROWSER_WEIGHTS)."""
+    if os.environ.get("COLORIZER_BROWSER_WEIGHTS"):
+        weights = ROOT / os.environ["COLORIZER_BROWSER_WEIGHTS"]  # relative to the repo (tests run in tmp)
+    else:
+        weights = tmp_path / "weights"
+        weights.mkdir()
+        tiny_weights(weights)
+    with _serve(weights, tmp_path) as served:
+        yield served
 
 
 @pytest.fixture
@@ -201,3 +209,135 @@ def test_upload_in_browser_shows_slider_and_side_by_side(browser, server, tmp_pa
     size = WebDriverWait(browser, 60, poll_frequency=0.5).until(lambda d: d.execute_script(RESULT_IMAGE_JS))
     assert tuple(size) == (618, 409), size
     assert "Traceback" not in log.read_text()
+
+
+# ---- color hints: a click on the photo, a strong red from the palette, the region turns red -------
+
+def _shipped_hints_weights() -> Path | None:
+    """The hints weights in the repo's weights/ (task "hints"), or $COLORIZER_BROWSER_HINTS."""
+    if os.environ.get("COLORIZER_BROWSER_HINTS"):
+        return ROOT / os.environ["COLORIZER_BROWSER_HINTS"]
+    from colorizer.checkpoint import HINTS, find_weights
+
+    found = find_weights(ROOT / "weights", HINTS)
+    return found[0] if found else None
+
+
+IMAGE_JS = """
+const img = document.getElementById('image');
+if (!img || !img.complete || img.naturalWidth == 0) return null;
+const r = img.getBoundingClientRect();
+return {src: img.src, width: r.width, height: r.height, natural: [img.naturalWidth, img.naturalHeight]};
+"""
+
+RED = (192, 57, 43)  # app_hints.COMMON_COLORS[0]: a strong red
+
+
+def _decode(src: str):
+    import base64
+    import io
+
+    from PIL import Image
+
+    return Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB")
+
+
+def _ring_ab(image, x: float, y: float, inner: float, outer: float):
+    """The mean CIELAB (a, b) of image's pixels between radii inner and outer around (x, y)."""
+    import numpy as np
+
+    from colorizer.metrics import lab_ab
+
+    ab = lab_ab(np.asarray(image))
+    yy, xx = np.mgrid[:ab.shape[0], :ab.shape[1]]
+    d = np.hypot(xx - x, yy - y)
+    ring = (d >= inner) & (d <= outer)
+    return ab[ring].mean(0)
+
+
+def test_a_hint_clicked_in_the_browser_turns_its_region_red(browser, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from colorizer import app_hints
+
+    hinted = _shipped_hints_weights()
+    if hinted is None:
+        pytest.skip("no hints weights in weights/ yet (python pretrain.py --task hints ...)")
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    tiny_weights(weights)  # the automatic default; the hints weights beside it are found by their metadata
+    shutil.copy(hinted, weights / hinted.name)
+    with _serve(weights, tmp_path) as (url, log):
+        browser.get(url)
+        upload = WebDriverWait(browser, 240).until(
+            ec.presence_of_element_located((By.CSS_SELECTOR, 'input[type="file"]')))
+        upload.send_keys(str(BW_PHOTO))
+        toggle = WebDriverWait(browser, 240, poll_frequency=0.5).until(lambda d: next(
+            (lab for lab in d.find_elements(By.CSS_SELECTOR, '[data-testid="stCheckbox"] label, label')
+             if "Color hints" in lab.text), None))
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", toggle)
+        toggle.click()
+
+        def frames(d):
+            found = [f for f in d.find_elements(By.CSS_SELECTOR, "iframe")
+                     if "streamlit_image_coordinates" in (f.get_attribute("src") or "")]
+            return found if len(found) >= 2 else None
+
+        def shown(frame, accept=lambda s: True, timeout=240):
+            def look(d):
+                d.switch_to.frame(frame)
+                try:
+                    state = d.execute_script(IMAGE_JS)
+                finally:
+                    d.switch_to.default_content()
+                return state if state and accept(state) else None
+            return WebDriverWait(browser, timeout, poll_frequency=0.5).until(look)
+
+        photo, swatches = WebDriverWait(browser, 240, poll_frequency=0.5).until(frames)[:2]
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'})", photo)
+        before = shown(photo)
+        assert before["natural"] == [618, 409], before
+        auto = _decode(before["src"])
+        px, py = 0.5 * 618, 0.3 * 409  # a point of the photo (in its pixels), then where it is on screen
+        browser.switch_to.frame(photo)
+        img = browser.find_element(By.ID, "image")
+        ActionChains(browser).move_to_element_with_offset(
+            img, round((px / 618 - 0.5) * before["width"]), round((py / 409 - 0.5) * before["height"])).click().perform()
+        browser.switch_to.default_content()
+        WebDriverWait(browser, 240, poll_frequency=0.5).until(
+            lambda d: "1 hint(s)" in d.find_element(By.TAG_NAME, "body").text)
+
+        # the palette: find the strong red's square in its picture and click it
+        strip = shown(swatches)
+        colors = _decode(strip["src"])
+        n = colors.width // app_hints.SWATCH
+        centres = [colors.getpixel((i * app_hints.SWATCH + app_hints.SWATCH // 2, app_hints.SWATCH // 2))
+                   for i in range(n)]
+        red = min(range(n), key=lambda i: sum((a - b) ** 2 for a, b in zip(centres[i], RED)))
+        assert centres[red] == RED, centres
+        browser.switch_to.frame(swatches)
+        img = browser.find_element(By.ID, "image")
+        scale = strip["width"] / colors.width
+        ActionChains(browser).move_to_element_with_offset(
+            img, round(((red + 0.5) * app_hints.SWATCH - colors.width / 2) * scale), 0).click().perform()
+        browser.switch_to.default_content()
+
+        # the result shown: red around the point (outside the hint's own dot), not so before
+        dot = max(4, round(app_hints.DOT * 409))
+
+        def red_now(state):
+            a, b = _ring_ab(_decode(state["src"]), px, py, dot + 3, dot + 25)
+            return a > 20 and a > b
+        after = shown(photo, red_now, timeout=120)
+        a0, _ = _ring_ab(auto, px, py, dot + 3, dot + 25)
+        a1, b1 = _ring_ab(_decode(after["src"]), px, py, dot + 3, dot + 25)
+        assert a1 > a0 + 15, (a0, a1, b1)
+        shot = tmp_path / "hints.png"
+        browser.save_screenshot(str(shot))
+        if os.environ.get("COLORIZER_HINTS_SCREENSHOT"):
+            from PIL import Image
+            Image.open(shot).convert("RGB").save(ROOT / os.environ["COLORIZER_HINTS_SCREENSHOT"], quality=85)
+        assert "Traceback" not in log.read_text()
