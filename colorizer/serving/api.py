@@ -7,6 +7,10 @@
                                      with hints weights), user_id (open mode: required) -> image/png
                                      (with paired translation weights: the image translated, e.g.
                                      sketch -> photo; render_size and saturation are ignored)
+    POST   /sketch                   multipart: image (a drawing), user_id as above -> {"is_jewelry", "type",
+                                     "probability", "probabilities": {class: p}, "result_id", ...}: the jewelry
+                                     classifier's answer, and the drawing as a color photo by the best paired
+                                     weights in the folder, kept in the user's results (sketch_app)
     GET    /results/{user_id}        -> [{"id", "filename", "width", "height", "seconds", "bytes", "created"}, ...]
     GET    /results/{user_id}/{id}   -> image/png
     DELETE /results/{id}             -> {"deleted": id}
@@ -16,7 +20,8 @@ results answer 404, as if they did not exist. With COLORIZER_API_OPEN=1 (local u
 asked for and the form's user_id decides, as before keys existed; the server says so at start.
 Errors are JSON {"detail": ...}: 400 unreadable image, 401 missing or unknown key, 403 a form
 user_id that is not the key's, 404 unknown result, 413 too large, 422 missing or bad field,
-503 no usable weights or busy (with Retry-After). Settings: config.ServeConfig.
+503 no usable weights (for /sketch: no classifier or no paired weights) or busy (with Retry-After).
+Settings: config.ServeConfig.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from ..images import PhotoError, PhotoTooLarge
 from ..infer import ColorStrengthError
 from ..limits import (ACCEPTED, MAX_COLOR_STRENGTH, MAX_HINTS, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES,
                       MIN_COLOR_STRENGTH, MIN_RENDER_SIZE)
+from ..sketch_app import SketchModels, sketch_result
 from .config import ServeConfig
 from .gate import Busy, Gate
 from .keys import USER_ID, USER_ID_RULE, KeyStore
@@ -48,6 +54,7 @@ OPEN_NOTE = ("open mode (COLORIZER_API_OPEN=1): no API keys are asked for and th
              "anyone who can reach this server can read and delete anyone's results. For local use only.")
 NO_KEYS_NOTE = "no API keys yet: every request will get 401 until one is made: python -m colorizer api-key add USER"
 KEY_HELP = "send 'Authorization: Bearer KEY' (python -m colorizer api-key add USER makes one)"
+GATED = ("/colorize", "/sketch")  # the POSTs that run a model: they queue at the gate
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -76,6 +83,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
     """The app for config (default: ServeConfig.from_env()), with overrides (tests, tools) applied."""
     config = dataclasses.replace(config, **overrides) if config else ServeConfig.from_env(**overrides)
     holder = ModelHolder(config.weights, config.weights_dir, config.device)
+    sketches = SketchModels(config.weights_dir, config.classifier, device=config.device)
     results = ResultStore.from_config(config)
     keys = KeyStore(config.db_path)
     gate = Gate(config.max_running, config.max_waiting, config.wait_timeout)
@@ -102,11 +110,12 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
                               "`Authorization: Bearer KEY`.")
     app.state.config, app.state.model, app.state.results, app.state.keys, app.state.gate = (
         config, holder, results, keys, gate)
+    app.state.sketches = sketches
 
     @app.middleware("http")
     async def back_pressure(request: Request, call_next):
-        """POST /colorize takes a place in the queue before its upload is read, or gets 503 at once."""
-        if request.method != "POST" or request.url.path != "/colorize":
+        """POST /colorize and /sketch take a place in the queue before the upload is read, or get 503 at once."""
+        if request.method != "POST" or request.url.path not in GATED:
             return await call_next(request)
         if not gate.enter():
             return _busy(gate.full_message(), gate.retry_after())
@@ -125,6 +134,36 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
         if user is None:
             raise HTTPException(401, f"missing or unknown API key: {KEY_HELP}", headers={"WWW-Authenticate": "Bearer"})
         return user
+
+    def form_user(user: str | None, user_id: str | None, userID: str | None) -> str | JSONResponse:  # noqa: N803
+        """Who the result is kept for: the key's user (a form user_id must match it: 403), or in open
+        mode the form's user_id (422 when missing or malformed)."""
+        asked = (user_id if user_id is not None else userID or "").strip() or None
+        if user is None:  # open mode: the form decides
+            if asked is None:
+                return _error(422, "missing form field user_id")
+            if not USER_ID.match(asked):
+                return _error(422, f"user_id: {USER_ID_RULE}")
+            return asked
+        if asked is not None and asked != user:
+            return _error(403, f"user_id {asked[:128]!r} is not this API key's user (leave it out: the key decides)")
+        return user
+
+    def too_large(image: UploadFile, name: str) -> JSONResponse | None:
+        if image.size is not None and image.size > MAX_UPLOAD_BYTES:
+            return _error(413, f"{name}: {image.size / 2**20:.0f} MB is above the "
+                               f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
+        return None
+
+    def keep(user: str, result) -> tuple[str, bool]:
+        """Store a result (logic.PhotoResult or SketchResult) -> (its id, kept); a full disk keeps nothing
+        but the answer still goes out."""
+        try:
+            item = results.add(user, result.filename, result.width, result.height, result.seconds, result.png)
+            return item.id, item.kept
+        except (OSError, StoreError, sqlite3.Error) as err:  # a full disk: the photo is still answered
+            log.error(f"result for {user} not kept: {err}")
+            return "", False
 
     @app.get("/health")
     def health():
@@ -160,19 +199,12 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
                                                             '"#c0392b"}, ...] in the photo\'s pixels, at most '
                                                             f'{MAX_HINTS}; run by the hints weights in the folder'),
                  user: str | None = Depends(caller)):
-        asked = (user_id if user_id is not None else userID or "").strip() or None
-        if user is None:  # open mode: the form decides
-            if asked is None:
-                return _error(422, "missing form field user_id")
-            if not USER_ID.match(asked):
-                return _error(422, f"user_id: {USER_ID_RULE}")
-            user = asked
-        elif asked is not None and asked != user:
-            return _error(403, f"user_id {asked[:128]!r} is not this API key's user (leave it out: the key decides)")
+        user = form_user(user, user_id, userID)
+        if isinstance(user, JSONResponse):
+            return user
         name = logic.safe_name(image.filename, "upload")
-        if image.size is not None and image.size > MAX_UPLOAD_BYTES:
-            return _error(413, f"{name}: {image.size / 2**20:.0f} MB is above the "
-                               f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
+        if (refused := too_large(image, name)) is not None:
+            return refused
         given = None
         if hints and hints.strip():
             from ..hints import parse_hints_json  # only here: it imports torch, which the onnx path does without
@@ -203,12 +235,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             if not given:
                 raise
             return _error(422, f"hints: {err}")
-        try:
-            item = results.add(user, result.filename, result.width, result.height, result.seconds, png)
-            result_id, kept = item.id, item.kept
-        except (OSError, StoreError, sqlite3.Error) as err:  # a full disk: the photo is still answered
-            log.error(f"result for {user} not kept: {err}")
-            result_id, kept = "", False
+        result_id, kept = keep(user, result)
         headers = {
             "Content-Disposition": f'inline; filename="{result.filename}"',
             "X-Result-Id": result_id, "X-Result-Kept": str(kept).lower(),
@@ -218,6 +245,41 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             "X-Hints": str(len(given or [])),
         }
         return Response(png, media_type="image/png", headers=headers)
+
+    @app.post("/sketch")
+    def sketch(image: UploadFile = File(..., description=f"the drawing (or a photo): {ACCEPTED}"),
+               user_id: str | None = Form(None, description="open mode: who the result is kept for; "
+                                                             "with a key: optional, must be the key's user"),
+               userID: str | None = Form(None, description="the same as user_id (older clients)"),  # noqa: N803
+               user: str | None = Depends(caller)):
+        """Is it jewelry, which type (every class's probability), and the drawing as a color photo, kept
+        in the user's results: GET /results/{user_id}/{result_id} returns its PNG."""
+        user = form_user(user, user_id, userID)
+        if isinstance(user, JSONResponse):
+            return user
+        name = logic.safe_name(image.filename, "upload")
+        if (refused := too_large(image, name)) is not None:
+            return refused
+        try:
+            classifier, translator = sketches.load()
+        except WeightsError as err:  # no classifier, no paired weights: the server's, not the request's
+            return _error(503, str(err))
+        try:
+            with gate.turn() as waited:
+                result = sketch_result(classifier, translator, image.file.read(MAX_UPLOAD_BYTES + 1), name,
+                                       max_pixels=MAX_PIXELS)
+                png = result.png
+        except Busy as err:
+            return _busy(str(err), err.retry_after)
+        except PhotoTooLarge as err:
+            return _error(413, str(err))
+        except PhotoError as err:
+            return _error(400, str(err))
+        result_id, kept = keep(user, result)
+        return {**result.answer(), "result_id": result_id if kept else None, "result_kept": kept,
+                "result_url": f"/results/{user}/{result_id}" if kept else None, "filename": result.filename,
+                "width": result.width, "height": result.height, "bytes": len(png),
+                "seconds": round(result.seconds, 3), "queue_seconds": round(waited, 3)}
 
     @app.get("/results/{user_id}")
     def list_results(user_id: str, user: str | None = Depends(caller)):

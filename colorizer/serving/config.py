@@ -3,7 +3,8 @@
 Read from the environment (uvicorn starts each worker by importing `colorizer.serving.api:app`,
 so the environment is what reaches every worker); `python -m colorizer.serving` turns its flags
 into these variables first. Weights are found as everywhere else (infer.resolve_weights:
-$COLORIZER_WEIGHTS, else the best in $COLORIZER_WEIGHTS_DIR, default weights/).
+$COLORIZER_WEIGHTS, else the best in $COLORIZER_WEIGHTS_DIR, default weights/); POST /sketch's
+classifier is jewelry_classifier.pt in that folder, its paired weights the folder's best (sketch_app).
 """
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ class ServeConfig:
     device: str = "auto"
     weights: Path | None = None  # None: infer.resolve_weights decides, as for the CLI and the page
     weights_dir: Path | None = None
+    classifier: Path | None = None  # POST /sketch's; None: jewelry_classifier.pt in the weights folder
 
     def __post_init__(self):
         def bad(name: str, rule: str) -> ConfigError:
