@@ -15,7 +15,7 @@ from colorizer.classify import CLASSES
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
 from conftest import ROOT
-from test_app import huge_png, run_app
+from test_app import huge_png, media, run_app, served  # noqa: F401 (media: a fixture)
 from test_classify import drawn_ring
 from test_translate import tiny_paired
 
@@ -162,3 +162,35 @@ def test_sketch_waits_at_the_gate_like_colorize(folder, tmp_path):
         finally:
             app.state.gate.leave()
         assert r.status_code == 503 and "busy" in r.json()["detail"] and int(r.headers["retry-after"]) >= 1
+
+
+# ---- the page's Sketch tab --------------------------------------------------------------------------
+
+@needs_classifier
+def test_page_sketch_tab_shows_the_type_the_probabilities_and_the_colored_sketch(monkeypatch, folder, media):
+    at = run_app(monkeypatch, folder)
+    assert [t.label for t in at.tabs] == ["Photos", "Sketch"]
+    photos, sketches = at.tabs
+    assert len(photos.file_uploader) == 1 and at.file_uploader[0].label.startswith("Photos")  # the photo page first
+    sketches.file_uploader[0].set_value(("ring.png", RING, "image/png")).run()
+    assert not at.exception, [e.value for e in at.exception]
+    sketches = at.tabs[1]
+    assert sketches.metric[0].value == "ring"
+    assert any(c.value.startswith("jewelry · ring (") and " · 192×192 px · " in c.value for c in sketches.caption)
+    table = sketches.dataframe[0].value
+    assert list(table["class"]) == list(CLASSES) and abs(table["probability"].sum() - 1) < 1e-3
+    assert [i.captions[0] for i in sketches.image] == ["Sketch", "Colored"]
+    button, = sketches.download_button
+    out = Image.open(io.BytesIO(served(media, button.proto.url)))
+    assert button.label == "Download PNG" and out.size == (192, 192) and out.mode == "RGB"
+    assert not at.tabs[0].image  # nothing on the photo page
+
+
+def test_page_sketch_tab_says_what_is_missing(monkeypatch, tmp_path):
+    only_paired = tmp_path / "weights"
+    only_paired.mkdir()
+    tiny_paired(only_paired)
+    at = run_app(monkeypatch, only_paired)
+    text = " ".join(w.value for w in at.tabs[1].warning)
+    assert str(only_paired / "jewelry_classifier.pt") in text and "train-classifier" in text
+    assert not at.tabs[1].file_uploader and len(at.file_uploader) == 1  # the photo page still works
