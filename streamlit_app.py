@@ -181,7 +181,8 @@ with photos_tab:
                                                  "did not move (reset at cuts), against flicker; 0 colorizes each "
                                                  "frame on its own.")
         view = st.radio("Show", ["Slider", "Side by side"], horizontal=True,
-                        help="Slider: the result over the input, drag to compare. Side by side: the two next to each other.")
+                        help="Slider: the result over the input, drag to compare. Side by side: the two next to "
+                             "each other.")
 
     try:
         model = load_model(chosen, color_strength, logic.folder_signature(folder))
@@ -214,7 +215,8 @@ with photos_tab:
                     bar.progress(min(1.0, done / max(1, total)), text=f"Colorizing {up.name}: frame {done} of {total}")
 
             try:
-                outcome = logic.colorize_film(model, up.getvalue(), up.name, render_size, saturation, temporal, progress)
+                outcome = logic.colorize_film(model, up.getvalue(), up.name, render_size, saturation, temporal,
+                                              progress)
             except VideoError as err:
                 outcome = str(err)
             bar.empty()
@@ -286,7 +288,8 @@ with photos_tab:
                 state["color"] = st.session_state[f"hint-picker-{up.file_id}"]
                 state["hints"] = app_hints.recolor_last(state["hints"], state["color"])
 
-            st.color_picker("Color", value=shown_color or app_hints.DEFAULT_COLOR, key=f"hint-picker-{up.file_id}", on_change=picked)
+            st.color_picker("Color", value=shown_color or app_hints.DEFAULT_COLOR, key=f"hint-picker-{up.file_id}",
+                            on_change=picked)
             undo, clear = st.columns(2)
             undo.button("Undo", key=f"hint-undo-{up.file_id}", disabled=not given, width="stretch",
                         on_click=lambda: state.update(hints=state["hints"][:-1]))
