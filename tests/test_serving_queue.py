@@ -26,7 +26,7 @@ class HeldModel:
         self.release = threading.Event()
         self.started = threading.Semaphore(0)
 
-    def colorize(self, image: Image.Image, render_size=None, saturation=1.0) -> Image.Image:
+    def colorize(self, image: Image.Image, render_size=None, saturation=1.0, hints=None) -> Image.Image:
         self.started.release()
         assert self.release.wait(30)
         return image.convert("RGB")
