@@ -391,7 +391,8 @@ class Colorizer:
         if self.takes_hints:
             if hint_map is None:
                 hint_map = np.zeros((L.shape[0], in_channels(self.meta) - 1, *L.shape[2:]), np.float32)
-            L = np.concatenate([L, hint_map.astype(np.float32)], 1)
+            gain = float(self.meta.get("hint_gain", 1.0))  # hints.GAIN, as the weights were trained
+            L = np.concatenate([L, hint_map.astype(np.float32) * gain], 1)
         out = self.net(np.ascontiguousarray(L, dtype=np.float32))
         if self.centers is not None:  # logits per ab bin -> ab (CIELAB units) -> normalised
             import torch

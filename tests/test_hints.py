@@ -85,11 +85,11 @@ def test_hints_task_learns_from_its_hints(tmp_path, photo_dir):
     assert isinstance(t.task, Hints)
     x, ab = t.task.split(next(iter(t.data.train)), t.device, train=True)
     assert x.shape[1] == 4 and ab.shape[1] == 2
-    mask = x[:, 3]
+    mask = x[:, 3] / hints.GAIN  # the map enters the network times GAIN
     assert set(mask.float().unique().tolist()) <= {0.0, 1.0}
     hinted = mask > 0
     if hinted.any():  # the hinted colors are the truth's (patch means: close to it there)
-        assert (x[:, 1:3].float() - ab.float()).abs().permute(1, 0, 2, 3)[:, hinted].mean() < 0.1
+        assert (x[:, 1:3].float() / hints.GAIN - ab.float()).abs().permute(1, 0, 2, 3)[:, hinted].mean() < 0.1
     # validation draws the same hints for the same batch (a seed from the batch itself)
     batch = next(iter(t.data.val))
     torch.testing.assert_close(t.task.split(batch, t.device)[0], t.task.split(batch, t.device)[0])
@@ -102,6 +102,7 @@ def test_hints_run_writes_weights_that_colorize_without_hints(tmp_path, photo_di
     train(cfg, progress=False, log=lambda s: None)
     meta = read_meta(cfg.out)
     assert meta["task"] == HINTS and meta["hints"] is True and meta["in_channels"] == 4
+    assert meta["hint_gain"] == hints.GAIN
     assert meta["init"]["images_seen"] == 100
     assert (cfg.run_dir / "samples" / "epoch_001.png").is_file()
     # automatic colorizing never picks hints weights from a folder, but runs them when asked

@@ -241,18 +241,18 @@ class Hints(Colorization):
         return cls(cfg.augment, cfg.seed)
 
     def meta(self) -> dict:
-        return {"head": "ab", "hints": True, "in_channels": self.in_channels}
+        return {"head": "ab", "hints": True, "in_channels": self.in_channels, "hint_gain": hints.GAIN}
 
     def split(self, batch, device, train: bool = False):
         """As colorization, then the hint map from the batch's true ab joined to L."""
         L, ab = super().split(batch, device, train)
         rng = self.rng if train else torch.Generator().manual_seed(int(batch[:, :, ::7, ::7].sum()) % 2**31)
-        hint_map = hints.simulate(ab.float(), rng).to(L.dtype)
-        return to_input(torch.cat([L, hint_map], 1), device), ab
+        hint_map = hints.simulate(ab.float(), rng) * hints.GAIN
+        return to_input(torch.cat([L, hint_map.to(L.dtype)], 1), device), ab
 
     def input_image(self, x):
         """The gray input with the hints painted on it (their color at the photo's lightness)."""
-        L, hint_map = x[:, :1], x[:, 1:].float()
+        L, hint_map = x[:, :1], x[:, 1:].float() / hints.GAIN
         gray = gray_rgb(L)
         hinted = lab_norm_to_rgb(L, hint_map[:, :2].clamp(-1, 1))
         mask = hint_map[:, 2:3]
