@@ -423,6 +423,8 @@ class Colorizer:
         """RGB or gray PIL image -> colorized RGB PIL image of the same size; hints: a person's known
         colors (hints.UserHint list, in the image's pixels; hints weights only)."""
         L_full, L_small = self.prepare(image, render_size)
+        if not hints:
+            return self.finish(L_full, self.predict_ab(L_small), saturation)
         hint_map = self.hint_map(image.size, L_small.shape[-2:], hints)
         return self.finish(L_full, self.predict_ab(L_small, hint_map), saturation)
 

@@ -78,10 +78,12 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
         except PhotoError as err:
             return Result(src, dest, error=str(err))
         L_full, L_small = model.prepare(photo.image)
-        try:
-            hint_map = model.hint_map(photo.image.size, L_small.shape[-2:], (hints or {}).get(src))
-        except ValueError as err:  # hints.HintError
-            return Result(src, dest, error=f"{src}: {err}")
+        hint_map, given = None, (hints or {}).get(src)
+        if given:  # only a colorizer's hints weights take them (the CLI checks before loading)
+            try:
+                hint_map = model.hint_map(photo.image.size, L_small.shape[-2:], given)
+            except ValueError as err:  # hints.HintError
+                return Result(src, dest, error=f"{src}: {err}")
         return _Prepared(src, dest, started, photo.image.size, replace(photo, image=None), L_full, L_small, hint_map)
 
     def write(item: _Prepared, ab: np.ndarray) -> Result:
@@ -109,9 +111,12 @@ def colorize_files(model, jobs: Iterable[tuple[Path, Path]], saturation: float =
 
         def run(group: list[_Prepared]) -> None:
             given = [item.hint_map for item in group if item.hint_map is not None]
-            maps = None if not given else np.concatenate(  # one render shape: one blank map fits all
-                [np.zeros_like(given[0]) if item.hint_map is None else item.hint_map for item in group])
-            ab = model.predict_ab(np.concatenate([item.L_small for item in group]), maps)
+            L = np.concatenate([item.L_small for item in group])
+            if given:  # one render shape: one blank map fits all
+                ab = model.predict_ab(L, np.concatenate(
+                    [np.zeros_like(given[0]) if item.hint_map is None else item.hint_map for item in group]))
+            else:  # automatic: the one call every model (colorizer, translator) takes
+                ab = model.predict_ab(L)
             for item, one in zip(group, np.split(ab, len(group))):
                 writing.append(writers.submit(write, item, one))
 
