@@ -2,8 +2,9 @@
 
 A sketch (uploaded, or drawn on the page) is read as any upload (app_logic.read_photo: the size caps, the
 same errors), classified by the jewelry classifier (colorizer.classify: jewelry or not, which type, every
-class's probability) and translated to a color photo by the best paired (sketch -> photo) weights in the
-weights folder (translate.Translator, as `translate` and the page's paired view run them).
+class's probability) and translated to a color photo by the jewelry sketch -> photo weights
+(sketch2jewelry.pt in the weights folder; without it, the folder's best paired weights), run by
+translate.Translator as `translate` and the page's paired view run them.
 
 The page's Sketch tab and the API's POST /sketch share SketchModels (both models, each loaded once, at
 the first sketch) and sketch_result (one sketch through both); neither UI nor HTTP lives here.
@@ -24,7 +25,8 @@ from .infer import weights_folder
 from .limits import MAX_PIXELS
 from .translate import Translator, resolve_paired_weights
 
-CLI_ONLY = ", or pass --weights PATH"  # the paired weights' message speaks to the command line
+CLI_ONLY = ", or pass --weights PATH"
+PAIRED_NAME = "sketch2jewelry.pt"  # the paired weights trained on jewelry drawings (tools/jewelry_pairs.py)  # the paired weights' message speaks to the command line
 
 
 def classifier_path(weights_dir: str | Path | None = None) -> Path:
@@ -106,7 +108,7 @@ class SketchModels:
     """The jewelry classifier and the paired weights sketches run through, each loaded once, at the first
     sketch (thread-safe); until both are there they are looked for again at each call, so weights trained
     while a server runs are picked up. classifier / paired: files chosen by hand (default: the weights
-    folder's jewelry_classifier.pt, and its best paired weights)."""
+    folder's jewelry_classifier.pt, and its sketch2jewelry.pt, else its best paired weights)."""
 
     def __init__(self, weights_dir: str | Path | None = None, classifier: str | Path | None = None,
                  paired: str | Path | None = None, device: str = "auto"):
@@ -123,6 +125,9 @@ class SketchModels:
 
     def paired_path(self) -> Path:
         """The paired weights to use; WeightsError saying what to train when there are none."""
+        jewelry = weights_folder(self._weights_dir) / PAIRED_NAME
+        if self._paired_file is None and jewelry.is_file():
+            return jewelry
         try:
             return resolve_paired_weights(self._paired_file, self._weights_dir)
         except WeightsError as err:
