@@ -33,3 +33,25 @@ def test_shipped_weights_are_default_and_colorize(monkeypatch):
     out = model.colorize(photo)
     assert out.size == photo.size
     assert colorfulness(np.asarray(photo)) < 1 < 5 < colorfulness(np.asarray(out))  # gray in, color out
+
+
+@pytest.mark.skipif(not (WEIGHTS / "hints_people.pt").is_file(), reason="no shipped hints weights in this checkout")
+def test_shipped_hints_weights_are_found_for_hints_only_and_follow_a_hint(monkeypatch):
+    from skimage.color import rgb2lab
+    from colorizer.hints import UserHint
+
+    monkeypatch.delenv("COLORIZER_WEIGHTS", raising=False)
+    assert find_weights(WEIGHTS)[0].name == "colorizer_averaged.pt"  # plain colorizing keeps the default
+    meta = read_meta(WEIGHTS / "hints_people.pt")
+    assert meta["task"] == "hints" and meta["hint_gain"] == 10 and meta["dtype"] == "float16"
+    model = Colorizer.load(weights_dir=WEIGHTS, hints=True)
+    assert model.takes_hints and model.meta["path"].endswith("hints_people.pt")
+    photo = open_photo(sorted(EXAMPLES_BW.glob("*.jpg"))[0])
+    w, h = photo.size
+    point = (w // 2, h // 2)
+    plain = model.colorize(photo)
+    red = model.colorize(photo, hints=[UserHint(x=point[0], y=point[1], rgb=(200, 30, 30))])
+    box = (slice(h // 2 - 4, h // 2 + 5), slice(w // 2 - 4, w // 2 + 5))
+    a_plain = rgb2lab(np.asarray(plain.convert("RGB")))[box][..., 1].mean()
+    a_red = rgb2lab(np.asarray(red.convert("RGB")))[box][..., 1].mean()
+    assert a_red > a_plain + 10  # the region around the hint turns red (a* up)

@@ -2,7 +2,7 @@
 dots where they are). The README's hints picture:
 
     python -m tools.hints_picture ../shared/data/bw_historical/1948CarsGrandma.jpg \\
-        --hint 300,330,#b03a2e --hint 520,120,#2e86c1 --hint 130,250,#27ae60 --out docs/hints_example.jpg
+        --hint 265,185,#b03a2e --hint 200,135,#2e86c1 --hint 470,215,#6e4b2a --out docs/hints_example.jpg
 
 The automatic column uses the default weights (as `colorize` does), the hinted one the best hints
 weights in weights/ (as `colorize --hint` does), unless --weights / --hints-weights say otherwise.
