@@ -282,7 +282,7 @@ with photos_tab:
         with right:
             st.caption("Palette: the model's colors near your last click, then common ones")
             streamlit_image_coordinates(app_hints.palette_image(colors, chosen=shown_color), key=swatch_key,
-                                        width="content", cursor="pointer")
+                                        width="stretch", cursor="pointer")  # rows of squares, as wide as the column
 
             def picked() -> None:
                 state["color"] = st.session_state[f"hint-picker-{up.file_id}"]

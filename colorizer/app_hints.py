@@ -20,6 +20,7 @@ COMMON_COLORS = ("#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2e86c1", "#8e44ad
                  "#6d4c41", "#7f8c8d")
 DEFAULT_COLOR = COMMON_COLORS[0]
 SWATCH = 40          # palette squares, px
+PER_ROW = 5          # palette squares in a row: 5 x 40 px fit the page's narrow right-hand column
 PREDICTED = 3        # colors taken from the model's result near the point
 NEAR = 0.04          # "near the point": a square of this share of the photo's short side on each side (at least 4 px)
 DOT = 0.012          # a hint's dot on the shown photo: radius as a share of its short side (at least 4 px)
@@ -107,12 +108,21 @@ def palette(result: Image.Image | None = None, point: tuple[float, float] | None
     return near + [c for c in COMMON_COLORS if c not in near]
 
 
-def palette_image(colors: list[str], swatch: int = SWATCH, chosen: str | None = None) -> Image.Image:
-    """A row of squares, one per color; the chosen one framed."""
-    img = Image.new("RGB", (swatch * len(colors), swatch), "white")
+def palette_grid(count: int, per_row: int = PER_ROW) -> tuple[int, int]:
+    """(columns, rows) of the palette's squares: rows of at most per_row, so it fits the page's narrow column."""
+    columns = max(1, min(per_row, count))
+    return columns, max(1, -(-count // columns))
+
+
+def palette_image(colors: list[str], swatch: int = SWATCH, chosen: str | None = None,
+                  per_row: int = PER_ROW) -> Image.Image:
+    """Rows of squares (palette_grid), one per color, left to right then down; the chosen one framed."""
+    columns, rows = palette_grid(len(colors), per_row)
+    img = Image.new("RGB", (swatch * columns, swatch * rows), "white")
     draw = ImageDraw.Draw(img)
     for i, color in enumerate(colors):
-        box = (i * swatch + 2, 2, (i + 1) * swatch - 3, swatch - 3)
+        x, y = (i % columns) * swatch, (i // columns) * swatch
+        box = (x + 2, y + 2, x + swatch - 3, y + swatch - 3)
         draw.rectangle(box, fill=color)
         if color == chosen:
             draw.rectangle(box, outline="black", width=3)
@@ -120,10 +130,13 @@ def palette_image(colors: list[str], swatch: int = SWATCH, chosen: str | None = 
     return img
 
 
-def swatch_at(click: Click, colors: list[str]) -> str | None:
-    """The color of the palette square clicked (palette_image of colors), None off the squares."""
-    i = int(click.x * len(colors) / max(click.width, 1.0))
-    return colors[i] if 0 <= i < len(colors) else None
+def swatch_at(click: Click, colors: list[str], per_row: int = PER_ROW) -> str | None:
+    """The color of the palette square clicked (palette_image of colors, at any shown size), None off the squares."""
+    columns, rows = palette_grid(len(colors), per_row)
+    col = int(click.x * columns / max(click.width, 1.0))
+    row = int(click.y * rows / max(click.height, 1.0))
+    i = row * columns + col
+    return colors[i] if 0 <= col < columns and 0 <= row < rows and i < len(colors) else None
 
 
 def with_dots(image: Image.Image, hints: list[UserHint], dot: float = DOT) -> Image.Image:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageColor
 
 from colorizer import hints
 from colorizer.cli import main
@@ -156,10 +156,20 @@ def test_page_clicks_become_hints_in_the_photos_pixels_and_the_palette_offers_th
     colors = app_hints.palette(photo, (30, 50))
     assert colors[0] == "#28a03c" and set(app_hints.COMMON_COLORS) <= set(colors)
     strip = app_hints.palette_image(colors, chosen=colors[1])
-    assert strip.size == (app_hints.SWATCH * len(colors), app_hints.SWATCH)
+    columns, rows = app_hints.palette_grid(len(colors))  # rows of squares that fit the page's narrow column
+    assert columns == app_hints.PER_ROW and rows == -(-len(colors) // columns) > 1
+    assert strip.size == (app_hints.SWATCH * columns, app_hints.SWATCH * rows)
     assert strip.getpixel((app_hints.SWATCH // 2, app_hints.SWATCH // 2)) == (40, 160, 60)
+    seventh = (6 % columns + 0.5, 6 // columns + 0.5)  # its square's centre, in squares
+    assert strip.getpixel(tuple(int(v * app_hints.SWATCH) for v in seventh)) == ImageColor.getrgb(colors[6])
     pick = app_hints.Click(2.5 * app_hints.SWATCH, 5, strip.width, strip.height)  # the third square
     assert app_hints.swatch_at(pick, colors) == colors[2]
+    shown_half = app_hints.Click(seventh[0] * app_hints.SWATCH / 2, seventh[1] * app_hints.SWATCH / 2,
+                                 strip.width / 2, strip.height / 2)  # the palette shown at half its size
+    assert app_hints.swatch_at(shown_half, colors) == colors[6]
+    assert len(colors) % columns  # the last row is short: a click past its last square picks nothing
+    past_last = app_hints.Click(strip.width - 1, strip.height - 1, strip.width, strip.height)
+    assert app_hints.swatch_at(past_last, colors) is None
 
     dotted = app_hints.with_dots(photo, [hints.UserHint(150, 50, (255, 0, 0))])
     assert dotted.getpixel((150, 50)) == (255, 0, 0) and dotted.getpixel((20, 20)) == (40, 160, 60)
