@@ -55,3 +55,21 @@ def test_shipped_hints_weights_are_found_for_hints_only_and_follow_a_hint(monkey
     a_plain = rgb2lab(np.asarray(plain.convert("RGB")))[box][..., 1].mean()
     a_red = rgb2lab(np.asarray(red.convert("RGB")))[box][..., 1].mean()
     assert a_red > a_plain + 10  # the region around the hint turns red (a* up)
+
+
+@pytest.mark.skipif(not (WEIGHTS / "sketch2jewelry.pt").is_file(), reason="no shipped jewelry paired weights in this checkout")
+def test_shipped_jewelry_paired_weights_are_the_sketch_apps_and_color_a_drawn_ring():
+    from colorizer.sketch_app import SketchModels
+    from colorizer.translate import Translator
+    from test_classify import drawn_ring
+
+    meta = read_meta(WEIGHTS / "sketch2jewelry.pt")
+    assert meta["task"] == "paired" and meta["dtype"] == "float16" and meta["size"] == 128
+    assert SketchModels(weights_dir=WEIGHTS).paired_path() == WEIGHTS / "sketch2jewelry.pt"
+    ring = drawn_ring(128).convert("RGB")
+    out = np.asarray(Translator.load(WEIGHTS / "sketch2jewelry.pt", device="cpu").translate(ring), dtype=float)
+    lines = np.asarray(ring)[..., 0] < 128
+    assert out.shape == (128, 128, 3)
+    # a product photo: the paper stays a light ground, and the drawn piece turns warm (gold: red over blue)
+    assert out[~lines].mean() > 180
+    assert (out[lines][:, 0] - out[lines][:, 2]).mean() > 10
