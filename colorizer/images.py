@@ -15,8 +15,10 @@ from __future__ import annotations
 import io
 import os
 import re
+import struct
 import threading
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -50,6 +52,20 @@ class PhotoError(ValueError):
 
 class PhotoTooLarge(PhotoError):
     """The photo is above the size cap (the HTTP API answers 413)."""
+
+
+# What Pillow's decoders raise on a damaged or hostile file, beyond OSError: a compressed PNG chunk
+# (zTXt, compressed iTXt, iCCP) that inflates past PngImagePlugin.MAX_TEXT_CHUNK is a ValueError
+# ("Decompressed data too large"), a truncated header a SyntaxError, struct.error or EOFError.
+DECODER_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, struct.error, zlib.error)
+
+
+def _reason(err: BaseException) -> str:
+    """Pillow's error in words for a person: its kind and (short) message."""
+    text = str(err).strip().replace("\n", " ")
+    if "Decompressed data too large" in text:
+        return "a compressed metadata chunk inflates past Pillow's limit"
+    return f"{err.__class__.__name__}: {text[:160]}" if text else err.__class__.__name__
 
 
 def readable_extensions() -> tuple[str, ...]:
@@ -123,8 +139,10 @@ def open_image(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
         raise PhotoTooLarge(f"{label}: {size}, above the {max_pixels / 1e6:g} MP limit") from None
     except FileNotFoundError:
         raise PhotoError(f"{label}: file not found") from None
-    except (UnidentifiedImageError, OSError) as err:
+    except UnidentifiedImageError as err:
         raise PhotoError(f"{label}: not a readable photo ({err.__class__.__name__})") from None
+    except DECODER_ERRORS as err:  # a file Pillow knows, damaged or hostile before its pixels
+        raise PhotoError(f"{label}: not a readable photo ({_reason(err)})") from None
     w, h = img.size
     if w * h > max_pixels:
         img.close()
@@ -181,8 +199,8 @@ def read_photo(source, max_pixels: int = MAX_PIXELS, name: str | None = None) ->
     try:
         frames = int(getattr(img, "n_frames", 1))
         img.load()  # the first frame
-    except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise PhotoError(f"{label}: the photo data is damaged ({err})") from None
+    except DECODER_ERRORS as err:
+        raise PhotoError(f"{label}: the photo data is damaged ({_reason(err)})") from None
     try:
         with _WARNINGS_LOCK, warnings.catch_warnings():
             warnings.simplefilter("ignore")

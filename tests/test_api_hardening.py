@@ -1,0 +1,115 @@
+"""The API under attack and faults (issue 45): every failure a status with a JSON body, never a 500.
+Hostile photos, hostile hints, clients without a key, a full disk, the schema's statuses.
+Stand-in models throughout: nothing here needs weights to be trained or loaded."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from colorizer import images
+from colorizer.images import PhotoError, read_photo
+from colorizer.serving.api import create_app
+from colorizer.serving.keys import KeyStore
+from test_serving_auth import small_jpeg
+
+
+class EchoModel:
+    """A stand-in colorizer: the photo back as RGB, at once."""
+
+    render_size = 32
+    color_strength = 1.0
+    takes_hints = False
+    meta = {"stage": "pretrain"}
+
+    def colorize(self, image: Image.Image, render_size=None, saturation=1.0, hints=None) -> Image.Image:
+        return image.convert("RGB")
+
+
+class EchoSketch:
+    """Stand-ins for POST /sketch's classifier and translator; a hostile photo never reaches them."""
+
+    render_size = 32
+
+    def translate(self, image):
+        return image
+
+    def predict_one(self, image):
+        raise AssertionError("not reached")
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A keyed app with stand-in models: (client, alice's key)."""
+    app = create_app(results_dir=tmp_path / "res", max_running=1, max_waiting=2, wait_timeout=2.0)
+    model = EchoModel()
+    app.state.model.get = lambda color_strength=None: model
+    app.state.sketches.load = lambda: (EchoSketch(), EchoSketch())
+    key = KeyStore(app.state.config.db_path).add("alice")
+    with TestClient(app) as client:
+        yield client, key
+
+
+def auth(key: str | None) -> dict:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+# ---- 1. hostile photos: compressed chunks that inflate past Pillow's limit --------------------
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+INFLATES = zlib.compress(b"A" * 3_000_000, 9)  # 3 MB of text in 3 KB: past PngImagePlugin.MAX_TEXT_CHUNK (1 MB)
+BOMB_CHUNKS = {
+    "zTXt": _chunk(b"zTXt", b"Comment\x00\x00" + INFLATES),
+    "iTXt": _chunk(b"iTXt", b"Comment\x00\x01\x00\x00\x00" + INFLATES),  # compressed flag 1, method 0
+    "iCCP": _chunk(b"iCCP", b"icc\x00\x00" + INFLATES),
+}
+
+
+def png_with(chunk: bytes, before_pixels: bool, w: int = 16, h: int = 12) -> bytes:
+    """A valid gray PNG with chunk before its image data (IDAT) or after it."""
+    raw = b"".join(b"\x00" + bytes(range(w)) for _ in range(h))
+    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+    idat = _chunk(b"IDAT", zlib.compress(raw))
+    body = chunk + idat if before_pixels else idat + chunk
+    return b"\x89PNG\r\n\x1a\n" + ihdr + body + _chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("kind", sorted(BOMB_CHUNKS))
+@pytest.mark.parametrize("before_pixels", [True, False], ids=["before_IDAT", "after_IDAT"])
+def test_a_chunk_that_inflates_too_far_is_a_photo_error_naming_the_file(kind, before_pixels):
+    data = png_with(BOMB_CHUNKS[kind], before_pixels)
+    with pytest.raises(PhotoError, match=r"^bomb\.png: .*inflates past Pillow's limit"):
+        read_photo(data, name="bomb.png")
+    assert read_photo(png_with(b"", before_pixels), name="fine.png").image.size == (16, 12)
+
+
+def test_other_decoder_errors_at_open_are_photo_errors(monkeypatch):
+    """Whatever a Pillow plugin raises while reading a header is the file's fault: a PhotoError."""
+    for error in (ValueError("odd header"), SyntaxError("not a PNG"), EOFError(), struct.error("unpack"),
+                  zlib.error("bad stream"), IndexError("tuple index"), TypeError("bad mode")):
+        def opener(*args, error=error, **kwargs):
+            raise error
+        monkeypatch.setattr(images.Image, "open", opener)
+        with pytest.raises(PhotoError, match=r"^x\.png: not a readable photo"):
+            images.open_image(b"\x89PNG", name="x.png")
+
+
+@pytest.mark.parametrize("kind", sorted(BOMB_CHUNKS))
+@pytest.mark.parametrize("route", ["/colorize", "/sketch"])
+def test_the_api_answers_400_json_for_a_chunk_bomb(served, kind, route):
+    client, key = served
+    r = client.post(route, files={"image": ("bomb.png", png_with(BOMB_CHUNKS[kind], True), "image/png")},
+                    headers=auth(key))
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/json"
+    assert r.json()["detail"].startswith("bomb.png: not a readable photo (a compressed metadata chunk")
+    if route == "/colorize":  # the server goes on as before
+        ok = client.post(route, files={"image": ("fine.jpg", small_jpeg(), "image/jpeg")}, headers=auth(key))
+        assert ok.status_code == 200, ok.text
