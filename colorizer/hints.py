@@ -153,13 +153,64 @@ def parse_hint(text: str) -> UserHint:
     return UserHint(x, y, parse_color(parts[2]))
 
 
+MAX_HINTS_JSON_CHARS = 256 * 1024  # a file or form field of hints: 200 hints pretty-printed fit well within
+MAX_HINTS_JSON_DEPTH = 8            # a list of objects is 2 deep; checked before parsing (no RecursionError)
+MAX_NUMBER_DIGITS = 15              # a pixel coordinate needs far fewer; 400 digits is an attack, not a photo
+_JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')  # strings (skipped whole) and brackets
+
+
+def _json_depth(text: str, limit: int) -> int:
+    """How deep text's brackets nest (strings skipped), counted only up to limit + 1: no parser recursion."""
+    depth = deepest = 0
+    for token in _JSON_TOKENS.finditer(text):
+        ch = token[0]
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > limit:
+                break
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _bounded_number(source: str):
+    def parse_int(text: str) -> int:
+        if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+            raise HintError(f"{source}: a number of {len(text.lstrip('-'))} digits: at most {MAX_NUMBER_DIGITS} "
+                            f"(x and y are pixels of the photo)")
+        return int(text)
+
+    def parse_float(text: str) -> float:
+        value = float(text)
+        if not math.isfinite(value) or len(text) > 4 * MAX_NUMBER_DIGITS:
+            raise HintError(f"{source}: the number {text[:40]!r} is not a pixel of a photo")
+        return value
+
+    def parse_constant(text: str):
+        raise HintError(f"{source}: {text} is not a number JSON allows (x and y are pixels of the photo)")
+
+    return parse_int, parse_float, parse_constant
+
+
 def parse_hints_json(data, source: str = "hints") -> list[UserHint]:
-    """A list of {"x": .., "y": .., "color": "#rrggbb"} (JSON text or already parsed) -> UserHints."""
+    """A list of {"x": .., "y": .., "color": "#rrggbb"} (JSON text or already parsed) -> UserHints.
+    Text is bounded before it is parsed: its length, how deep it nests, how many digits a number has
+    (a HintError naming source, never an OverflowError or RecursionError)."""
     if isinstance(data, (str, bytes)):
+        if len(data) > MAX_HINTS_JSON_CHARS:
+            raise HintError(f"{source}: {len(data)} characters of hints: at most {MAX_HINTS_JSON_CHARS}")
+        text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+        if _json_depth(text, MAX_HINTS_JSON_DEPTH) > MAX_HINTS_JSON_DEPTH:
+            raise HintError(f"{source}: nested more than {MAX_HINTS_JSON_DEPTH} deep: a list of "
+                            f"{{\"x\", \"y\", \"color\"}} objects is expected")
+        parse_int, parse_float, parse_constant = _bounded_number(source)
         try:
-            data = json.loads(data)
+            data = json.loads(text, parse_int=parse_int, parse_float=parse_float, parse_constant=parse_constant)
         except json.JSONDecodeError as err:
             raise HintError(f"{source}: not JSON ({err.msg} at line {err.lineno})") from None
+        except RecursionError:  # not reached after the depth check; kept as the last guard
+            raise HintError(f"{source}: nested too deep") from None
     if not isinstance(data, list):
         raise HintError(f"{source}: a list of {{\"x\", \"y\", \"color\"}} objects is expected")
     out = []
@@ -172,10 +223,16 @@ def parse_hints_json(data, source: str = "hints") -> list[UserHint]:
                 or not isinstance(y, (int, float)):
             raise HintError(f"{source}: hint {i + 1}: x and y are numbers (pixels of the photo)")
         try:
+            x, y = float(x), float(y)
+        except OverflowError:  # an int too large for a float (hints given as Python objects)
+            raise HintError(f"{source}: hint {i + 1}: x and y are pixels of the photo, not {str(x)[:20]}...") from None
+        if not (math.isfinite(x) and math.isfinite(y)):
+            raise HintError(f"{source}: hint {i + 1}: x and y are pixels of the photo, not {x:g}, {y:g}")
+        try:
             rgb = parse_color(item["color"])
         except HintError as err:
             raise HintError(f"{source}: hint {i + 1}: {err}") from None
-        out.append(UserHint(float(x), float(y), rgb))
+        out.append(UserHint(x, y, rgb))
     return out
 
 

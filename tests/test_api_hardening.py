@@ -113,3 +113,35 @@ def test_the_api_answers_400_json_for_a_chunk_bomb(served, kind, route):
     if route == "/colorize":  # the server goes on as before
         ok = client.post(route, files={"image": ("fine.jpg", small_jpeg(), "image/jpeg")}, headers=auth(key))
         assert ok.status_code == 200, ok.text
+
+
+# ---- 2. hostile hints: bounded before they are parsed ------------------------------------------
+
+HOSTILE_HINTS = {
+    "400 digits": ('[{"x": ' + "9" * 400 + ', "y": 2, "color": "#c0392b"}]', "400 digits: at most 15"),
+    "50,000 deep": ("[" * 50_000 + "]" * 50_000, "nested more than 8 deep"),
+    "20,000 deep objects": ('{"a": ' * 20_000 + "1" + "}" * 20_000, "nested more than 8 deep"),
+    "a megabyte": ("[" + " " * 2**20 + "]", "characters of hints: at most"),
+    "1e999": ('[{"x": 1e999, "y": 2, "color": "#c0392b"}]', "'1e999' is not a pixel"),
+    "NaN": ('[{"x": NaN, "y": 2, "color": "#c0392b"}]', "NaN is not a number JSON allows"),
+    "brackets in a string": ('[{"x": "' + "[" * 50 + '", "y": 2, "color": "#c0392b"}]', "x and y are numbers"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(HOSTILE_HINTS))
+def test_hostile_hints_are_a_hint_error(case):
+    from colorizer.hints import HintError, parse_hints_json
+
+    text, message = HOSTILE_HINTS[case]
+    with pytest.raises(HintError, match=f"^hints.json: .*{message}"):
+        parse_hints_json(text, "hints.json")
+
+
+@pytest.mark.parametrize("case", sorted(set(HOSTILE_HINTS) - {"a megabyte"}))  # that one: the form's part limit
+def test_hostile_hints_are_422_with_a_clear_message(served, case):
+    client, key = served
+    text, message = HOSTILE_HINTS[case]
+    r = client.post("/colorize", data={"hints": text}, files={"image": ("p.jpg", small_jpeg(), "image/jpeg")},
+                    headers=auth(key))
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"].startswith("hints: ") and message in r.json()["detail"]
