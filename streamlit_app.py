@@ -24,8 +24,7 @@ from colorizer.compare_view import slider_html
 from colorizer.checkpoint import WeightsError
 from colorizer.images import PhotoError
 from colorizer.infer import WEIGHTS_DIR_ENV, default_render_size, no_weights_message, weights_folder
-from colorizer.limits import (ACCEPTED, ACCEPTED_VIDEO, DEFAULT_COLOR_STRENGTH, DEFAULT_TEMPORAL, MAX_COLOR_STRENGTH,
-                              MAX_TEMPORAL, MIN_COLOR_STRENGTH, UPLOAD_TYPES, VIDEO_UPLOAD_TYPES)
+from colorizer.limits import ACCEPTED, ACCEPTED_VIDEO, DEFAULT_TEMPORAL, MAX_TEMPORAL, UPLOAD_TYPES, VIDEO_UPLOAD_TYPES
 from colorizer.sketch_app import SketchModels
 from colorizer.video import VideoError
 
@@ -39,17 +38,11 @@ def weights_choices(folder: str, signature: tuple) -> list[logic.WeightsInfo]:
     return logic.weights_choices(folder)
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
-def strength_partner(path: str, meta: dict, signature: tuple) -> tuple:
-    """The stage-1 file color strength blends with, or None and why (read again when a file changes)."""
-    return logic.strength_partner(path, meta)
-
-
 @st.cache_resource(show_spinner="Loading the model…", max_entries=2)
-def load_model(path: str, color_strength: float | None, signature: tuple):
-    """Once per process (per weights file, color strength and version); on the GPU when there is one,
+def load_model(path: str, signature: tuple):
+    """Once per process (per weights file and version); on the GPU when there is one,
     else onnxruntime (app_logic.load: a Colorizer, or a Translator for paired weights)."""
-    return logic.load(path, color_strength)
+    return logic.load(path)
 
 
 
@@ -140,7 +133,8 @@ with photos_tab:
         st.stop()
 
     def colorizer_settings(chosen: str, info: logic.WeightsInfo) -> tuple:
-        """The sidebar's colorizer controls -> (render size, saturation, color strength or None)."""
+        """The sidebar's colorizer controls -> (render size, saturation): what a user acts on. Color strength,
+        averages and temperatures are properties of the weights files (`python -m colorizer weights`)."""
         render_size = st.select_slider(
             "Render size", options=logic.render_size_options(info.meta), value=default_render_size(info.meta),
             format_func=lambda s: logic.render_size_label(s, info.meta),
@@ -148,17 +142,7 @@ with photos_tab:
                  "The output always has the photo's own size.")
         saturation = st.slider("Saturation boost", min_value=1.0, max_value=2.0, value=1.0, step=0.05,
                                help="Multiply the predicted color; 1.0 leaves it as the model made it.")
-        partner, no_partner = strength_partner(chosen, info.meta, logic.folder_signature(folder))
-        color_strength = st.slider(
-            "Color strength", min_value=MIN_COLOR_STRENGTH, max_value=MAX_COLOR_STRENGTH,
-            value=DEFAULT_COLOR_STRENGTH if partner else 1.0, step=0.05, disabled=partner is None,
-            key=f"color_strength:{chosen}",  # one per weights file: a disabled one never shows another's value
-            help="Blends these stage-2 weights with the stage-1 weights they started from: 1 is stage 2 as "
-                 "trained (most color), 0 is stage 1 (safest, dullest).")
-        if partner is None:
-            st.caption(no_partner)
-            color_strength = None  # the weights as they are
-        return render_size, saturation, color_strength
+        return render_size, saturation
 
 
     by_path = {str(c.path): c for c in choices}
@@ -173,9 +157,9 @@ with photos_tab:
             st.caption(f"Paired translation ({info.meta.get('direction')}): each image is run with its short side at "
                        f"{info.meta.get('size')} px, the size these weights were trained at, and the output resized "
                        f"to the image's own size.")
-            render_size = saturation = color_strength = temporal = None
+            render_size = saturation = temporal = None
         else:
-            render_size, saturation, color_strength = colorizer_settings(chosen, info)
+            render_size, saturation = colorizer_settings(chosen, info)
             temporal = st.slider("Films: steady colors", min_value=0.0, max_value=MAX_TEMPORAL, value=DEFAULT_TEMPORAL,
                                  step=0.05, help="How much each frame keeps of the colors before it where the picture "
                                                  "did not move (reset at cuts), against flicker; 0 colorizes each "
@@ -185,7 +169,7 @@ with photos_tab:
                              "each other.")
 
     try:
-        model = load_model(chosen, color_strength, logic.folder_signature(folder))
+        model = load_model(chosen, logic.folder_signature(folder))
     except WeightsError as err:
         st.error(f"These weights could not be loaded: {err}")
         st.stop()
@@ -239,7 +223,7 @@ with photos_tab:
                          help=f"With {hints_info.path.name}: each hint says the color at a point, and the region "
                               f"around it follows."):
             return
-        hmodel = load_model(str(hints_info.path), None, logic.folder_signature(folder))
+        hmodel = load_model(str(hints_info.path), logic.folder_signature(folder))
         state = st.session_state.setdefault(f"hints-{up.file_id}", {"hints": [], "color": None, "seen": set()})
         size = outcome.gray.size
 
@@ -309,7 +293,7 @@ with photos_tab:
     done: list[logic.PhotoResult] = []
     films = [up for up in uploads if logic.is_video_name(up.name)]
     uploads = [up for up in uploads if not logic.is_video_name(up.name)]
-    keys = [(up.file_id, chosen, render_size, saturation, color_strength) for up in uploads]
+    keys = [(up.file_id, chosen, render_size, saturation) for up in uploads]
     to_do = sum(key not in previous for key in keys)
     progress = st.progress(0.0, text=f"{verb.capitalize()[:-1]}ing {to_do} photos…") if to_do > 1 else None
     finished = 0
@@ -350,7 +334,7 @@ with photos_tab:
     if progress is not None:
         progress.empty()
     for up in films:  # after the photos, which are quick
-        show_film(up, (up.file_id, chosen, render_size, saturation, color_strength, "film", temporal))
+        show_film(up, (up.file_id, chosen, render_size, saturation, "film", temporal))
     st.session_state["results"] = results
 
     if len(done) > 1:

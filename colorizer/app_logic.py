@@ -22,8 +22,7 @@ from PIL import Image
 from .averaged import STAGE as AVERAGED_STAGE
 from .checkpoint import PAIRED, WeightsError, ranked_weights, read_meta, task_of
 from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
-from .infer import (WEIGHTS_ENV, find_partner, gray_baseline, head_of, no_partner_message, resolve_weights,
-                    weights_folder)
+from .infer import WEIGHTS_ENV, gray_baseline, head_of, resolve_weights, weights_folder
 from .limits import (DEFAULT_TEMPORAL, MAX_PAGE_VIDEO_BYTES, MAX_PAGE_VIDEO_PIXELS, MAX_PAGE_VIDEO_SECONDS, MAX_PIXELS,
                      MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, VIDEO_EXTENSIONS, result_name,
                      video_result_name)
@@ -34,7 +33,7 @@ RENDER_SIZES = (128, 192, 256, 384, 512)
 PREVIEW_SIDE = 1600  # long side of the images shown on the page (downloads keep full size)
 GRAYED_NOTE = "already in color: turned gray first"
 STAGE_NAMES = {"pretrain": "stage 1 · L1 only", "gan": "stage 2 · GAN",
-               AVERAGED_STAGE: "averaged · mean of several"}
+               AVERAGED_STAGE: "colorizer · {n} networks together"}
 CLASSES_STAGE_NAMES = {"pretrain": "stage 1 · classes", "gan": "stage 2 · GAN · classes"}  # head "classes"
 PAIRED_STAGE_NAMES = {"pretrain": "paired · L1 only", "gan": "paired · pix2pix GAN"}  # task "paired"
 # Page and API: torch, bf16 where the device has it. They load once, so the command line's reason for
@@ -92,7 +91,7 @@ def describe_weights(path: str | Path, meta: dict) -> str:
         parts.append(f"epoch {meta['epoch']}")
     if meta.get("date"):
         parts.append(str(meta["date"]).split(" ")[0])
-    head = STAGE_NAMES.get(stage, f"other ({stage})" if stage else "other")
+    head = STAGE_NAMES.get(stage, f"other ({stage})" if stage else "other").format(n=len(meta.get("members") or []))
     if paired:
         head = PAIRED_STAGE_NAMES.get(stage, f"paired · {stage}")
     elif head_of(meta) == "classes":
@@ -114,14 +113,14 @@ def list_weights(folder: str | Path) -> list[WeightsInfo]:
 
 
 def weights_choices(weights_dir: str | Path | None = None) -> list[WeightsInfo]:
-    """What the page offers: the file infer.resolve_weights picks (as the CLI and the API would)
+    """What the page offers: the file registry.resolve picks (as the CLI and the API would)
     first, then the other usable weights in the folder, best first. [] when there are none;
     WeightsError when $COLORIZER_WEIGHTS names a file that is missing or not weights."""
     listed = list_weights(weights_folder(weights_dir))
     try:
         chosen = resolve_weights(None, weights_dir, ranked=[w.path for w in listed])
     except WeightsError:
-        if os.environ.get(WEIGHTS_ENV):
+        if os.environ.get(WEIGHTS_ENV) or listed:  # a file named by hand, or a manifest naming a missing one
             raise
         return []  # no weights at all: the page says what to run
     first = [w for w in listed if w.path.resolve() == chosen.resolve()]
@@ -136,16 +135,6 @@ def load(path: str | Path, color_strength: float | None = None, device: str = "a
     """The model the page and the API run: a Colorizer (onnxruntime on the CPU, BACKEND) or, for paired
     weights, a translate.Translator (torch), as the weights' metadata says."""
     return load_model(path, device=device, weights_dir=weights_dir, color_strength=color_strength, backend=BACKEND)
-
-
-def strength_partner(path: str | Path, meta: dict,
-                     weights_dir: str | Path | None = None) -> tuple[Path | None, str | None]:
-    """(the stage-1 file color strength blends these weights with, None) when there is one, else
-    (None, why not: a note for the page naming what is missing). infer.find_partner's rule."""
-    partner = find_partner(path, meta, weights_dir)
-    if partner is not None:
-        return partner, None
-    return None, no_partner_message(Path(path).name, meta, None, weights_dir)
 
 
 def render_size_options(meta: dict | None = None) -> list[int]:

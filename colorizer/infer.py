@@ -31,7 +31,6 @@ path with a cached export imports no torch at all (README, Speed). Many photos: 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -41,20 +40,16 @@ from PIL import Image
 
 from .averaged import STAGE as AVERAGED_STAGE, find_members, is_averaged
 from .backend import resolve_backend
-from .checkpoint import (COLORIZE, HINTS, WeightsError, find_described, find_weights, load_weights, read_meta,
-                         require_task, task_of)
+from .checkpoint import (COLORIZE, HINTS, WeightsError, find_described, load_weights, read_meta, require_task,
+                         task_of)
 from .color import BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_rows, widen
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
                      MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
 from .onnx_backend import OnnxError, OnnxNet, cached_net
-
-WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is
-WEIGHTS_DIR_ENV = "COLORIZER_WEIGHTS_DIR"  # the folder searched for *.pt (default: weights)
-
+from .registry import TASKS, WEIGHTS_DIR_ENV, WEIGHTS_ENV, _given, resolve, weights_folder  # noqa: F401 (re-exported)
 
 def no_weights_message(folder: str | Path) -> str:
-    return (f"No colorizer weights found in {folder}/. Train them with `python pretrain.py` "
-            f"(stage 1) and `python train_gan.py` (stage 2), or pass --weights PATH.")
+    return TASKS[COLORIZE].missing.format(folder=folder)
 
 
 def no_hints_message(path: str | Path) -> str:
@@ -63,51 +58,15 @@ def no_hints_message(path: str | Path) -> str:
 
 
 def hints_weights_path(weights: str | Path | None, weights_dir: str | Path | None) -> Path:
-    """The weights for colorizing with hints: weights or $COLORIZER_WEIGHTS when given (checked when
-    loaded), else the best hints weights in the folder; a WeightsError saying what to train when none."""
-    if weights or os.environ.get(WEIGHTS_ENV):
-        return resolve_weights(weights, weights_dir)
-    folder = weights_folder(weights_dir)
-    found = find_weights(folder, HINTS)
-    if not found:
-        raise WeightsError(f"No color hints weights in {folder}/ (hints need weights trained with them): train "
-                           f"them with `python pretrain.py --task hints --init WEIGHTS`, or pass --weights PATH.")
-    return found[0]
-
-
-def weights_folder(weights_dir: str | Path | None = None) -> Path:
-    """The folder weights are looked for in: weights_dir, else $COLORIZER_WEIGHTS_DIR, else weights/."""
-    return Path(weights_dir or os.environ.get(WEIGHTS_DIR_ENV) or "weights")
-
-
-def _existing(path: str | Path, why: str = "") -> Path:
-    if not Path(path).is_file():
-        raise WeightsError(f"{path}: no such weights file{why}")
-    return Path(path)
+    """The weights for colorizing with hints (registry.resolve(HINTS)): checked to take hints when loaded."""
+    return resolve(HINTS, weights, weights_dir)
 
 
 def resolve_weights(weights: str | Path | None = None, weights_dir: str | Path | None = None,
                     ranked: list[Path] | None = None, task: str | None = None) -> Path:
-    """The weights file to use, the same rule for the CLI, the page and the API:
-
-    1. weights, when given (--weights, or an argument);
-    2. else $COLORIZER_WEIGHTS, a file chosen by hand;
-    3. else the best file (checkpoint.find_weights) in weights_folder(weights_dir).
-    WeightsError when the file chosen does not exist, or the folder holds no weights (the message
-    says what to run).
-
-    ranked: that folder's files already ranked (the page has read them), to skip reading them again.
-    task: in the folder, only weights that serve it (checkpoint.task_of; None: either kind).
-    """
-    if weights:
-        return _existing(weights)
-    if os.environ.get(WEIGHTS_ENV):
-        return _existing(os.environ[WEIGHTS_ENV], f" (set by {WEIGHTS_ENV})")
-    folder = weights_folder(weights_dir)
-    found = find_weights(folder, task) if ranked is None else ranked
-    if not found:
-        raise WeightsError(no_weights_message(folder))
-    return found[0]
+    """The weights file to use, the same rule for the CLI, the page and the API: registry.resolve (task
+    None: either a colorizer or paired weights, the colorizer's default first)."""
+    return resolve(task, weights, weights_dir, ranked)
 
 
 def default_render_size(meta: dict | None = None) -> int:
@@ -232,7 +191,7 @@ def _partner(path: Path, meta: dict, strength: float, base_weights, weights_dir)
     base = Path(base_weights) if base_weights else find_partner(path, meta, weights_dir)
     if base is None:
         raise ColorStrengthError(no_partner_message(path, meta, strength, weights_dir), partner_missing=True)
-    return _existing(base)
+    return _given(base)
 
 
 def _blended(path: Path, state: dict, meta: dict, strength: float, base: Path) -> tuple[dict, dict]:
@@ -246,6 +205,23 @@ def _blended(path: Path, state: dict, meta: dict, strength: float, base: Path) -
     except ColorStrengthError as err:
         raise ColorStrengthError(f"{path} and {base} cannot be blended: {err}") from None
     return state, dict(meta, color_strength=strength, base_weights=str(base))
+
+
+def blend_weights(path: str | Path, strength: float, out: str | Path, base_weights: str | Path | None = None,
+                  weights_dir: str | Path | None = None) -> Path:
+    """Write stage-2 weights blended with their stage-1 start at strength (`weights blend`): a file of its
+    own whose card records the strength and the partner, loaded as it is (no partner needed then)."""
+    from .checkpoint import save_weights
+
+    path = Path(path)
+    meta = read_meta(path)
+    require_task(path, meta, COLORIZE)
+    if meta.get("color_strength") is not None:
+        raise ColorStrengthError(f"{path}: already blended (color strength {meta['color_strength']:g}); blend the "
+                                 f"stage-2 weights it was made from")
+    base = _partner(path, meta, check_color_strength(strength), base_weights, weights_dir)
+    state, meta = _blended(path, load_weights(path)[0], meta, strength, base)
+    return save_weights(out, state, dict(meta, base_weights=base.name), half=meta.get("dtype") == "float16")
 
 
 def render_shape(h: int, w: int, render_size: int, max_ratio: float = 3.0) -> tuple[int, int]:
@@ -325,6 +301,10 @@ class Colorizer:
             if task_of(meta) != HINTS:  # hints weights colorize too (no hints: on their own)
                 require_task(path, meta, COLORIZE)  # paired weights: translate.py
             strength, found = color_strength, None
+            if meta.get("color_strength") is not None:  # written blended (`weights blend`): used as it is
+                if strength not in (None, 1.0):
+                    raise ColorStrengthError(f"{path}: already blended at color strength {meta['color_strength']:g}")
+                strength = 1.0
             if strength is None:  # the default, where it can be had
                 strength = DEFAULT_COLOR_STRENGTH
                 if strength < 1.0 and base_weights is None:

@@ -3,7 +3,7 @@
 A sketch (uploaded, or drawn on the page) is read as any upload (app_logic.read_photo: the size caps, the
 same errors), classified by the jewelry classifier (colorizer.classify: jewelry or not, which type, every
 class's probability) and translated to a color photo by the jewelry sketch -> photo weights
-(sketch2jewelry.pt in the weights folder; without it, the folder's best paired weights), run by
+(the paired default of the weights folder's manifest: sketch2jewelry.pt as shipped; registry.resolve), run by
 translate.Translator as `translate` and the page's paired view run them.
 
 The page's Sketch tab and the API's POST /sketch share SketchModels (both models, each loaded once, at
@@ -18,25 +18,16 @@ from pathlib import Path
 
 from . import app_logic
 from .checkpoint import WeightsError
-from .classify import CLASSES, WEIGHTS_NAME
+from .checkpoint import CLASSIFY, PAIRED
+from .classify import CLASSES
 from .classify.predict import Classifier, Prediction
 from .device import pick_device
-from .infer import weights_folder
 from .limits import MAX_PIXELS
-from .translate import Translator, resolve_paired_weights
+from .registry import resolve
+from .translate import Translator
 
-CLI_ONLY = ", or pass --weights PATH"
-PAIRED_NAME = "sketch2jewelry.pt"  # the paired weights trained on jewelry drawings (tools/jewelry_pairs.py)  # the paired weights' message speaks to the command line
-
-
-def classifier_path(weights_dir: str | Path | None = None) -> Path:
-    """Where the classifier is looked for: jewelry_classifier.pt in the weights folder (infer.weights_folder)."""
-    return weights_folder(weights_dir) / WEIGHTS_NAME
-
-
-def no_classifier_message(path: str | Path) -> str:
-    return (f"No jewelry classifier at {path}: train it with `python -m colorizer train-classifier --out {path}` "
-            f"(the repository ships weights/{WEIGHTS_NAME}).")
+CLI_ONLY = ", or pass --weights PATH"  # the registry's messages speak to the command line
+PAIRED_NAME = "sketch2jewelry.pt"  # the shipped paired default (weights/defaults.json): trained on jewelry drawings
 
 
 @dataclass(eq=False)
@@ -108,7 +99,7 @@ class SketchModels:
     """The jewelry classifier and the paired weights sketches run through, each loaded once, at the first
     sketch (thread-safe); until both are there they are looked for again at each call, so weights trained
     while a server runs are picked up. classifier / paired: files chosen by hand (default: the weights
-    folder's jewelry_classifier.pt, and its sketch2jewelry.pt, else its best paired weights)."""
+    folder's defaults for both tasks: registry.resolve)."""
 
     def __init__(self, weights_dir: str | Path | None = None, classifier: str | Path | None = None,
                  paired: str | Path | None = None, device: str = "auto"):
@@ -121,27 +112,27 @@ class SketchModels:
         self._translator: Translator | None = None
 
     def classifier_path(self) -> Path:
-        return self._classifier_file or classifier_path(self._weights_dir)
+        """The classifier to use (registry.resolve); WeightsError saying what to train when there is none."""
+        return self._resolve(CLASSIFY, self._classifier_file)
 
     def paired_path(self) -> Path:
-        """The paired weights to use; WeightsError saying what to train when there are none."""
-        jewelry = weights_folder(self._weights_dir) / PAIRED_NAME
-        if self._paired_file is None and jewelry.is_file():
-            return jewelry
+        """The paired weights to use (registry.resolve); WeightsError saying what to train when there are none."""
+        return self._resolve(PAIRED, self._paired_file)
+
+    def _resolve(self, task: str, given: Path | None) -> Path:
         try:
-            return resolve_paired_weights(self._paired_file, self._weights_dir)
+            return resolve(task, given, self._weights_dir)
         except WeightsError as err:
             raise WeightsError(str(err).replace(CLI_ONLY, "")) from None
 
     def missing(self) -> str | None:
         """Why sketches cannot be run here (what is missing, what to train), or None; loads nothing."""
-        if self._classifier is None and not self.classifier_path().is_file():
-            return no_classifier_message(self.classifier_path())
-        if self._translator is None:
-            try:
-                self.paired_path()
-            except WeightsError as err:
-                return str(err)
+        for loaded, find in ((self._classifier, self.classifier_path), (self._translator, self.paired_path)):
+            if loaded is None:
+                try:
+                    find()
+                except WeightsError as err:
+                    return str(err)
         return None
 
     def load(self) -> tuple[Classifier, Translator]:

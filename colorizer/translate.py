@@ -22,10 +22,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .checkpoint import PAIRED, WeightsError, find_weights, load_weights, read_meta, require_task, task_of
+from .checkpoint import PAIRED, WeightsError, load_weights, read_meta, require_task, task_of
 from .device import autocast, pick_device, prepare, resolve_precision, to_input
 from .images import to_pil, to_rgb, to_tensor
-from .infer import Colorizer, ColorStrengthError, resolve_weights, weights_folder
+from .infer import Colorizer, ColorStrengthError, resolve_weights
+from .registry import TASKS, resolve
 from .models import build_paired_generator
 
 RESULT_SUFFIX = "_translated.png"  # 'sketch.jpg' -> 'sketch_translated.png' (CLI, page and API)
@@ -38,22 +39,12 @@ def result_name(name: str | Path) -> str:
 
 
 def no_paired_weights_message(folder: str | Path) -> str:
-    return (f"No paired translation weights found in {folder}/. Train them with `python train_gan.py --task "
-            f"paired --data PAIRS` (pairs from photos: `python -m colorizer make-sketches`), or pass --weights PATH.")
+    return TASKS[PAIRED].missing.format(folder=folder)
 
 
 def resolve_paired_weights(weights: str | Path | None = None, weights_dir: str | Path | None = None) -> Path:
-    """The paired weights to use: weights when given, else the best paired file in the weights
-    folder (checkpoint.find_weights). WeightsError when there is none."""
-    if weights:
-        if not Path(weights).is_file():
-            raise WeightsError(f"{weights}: no such weights file")
-        return Path(weights)
-    folder = weights_folder(weights_dir)
-    found = find_weights(folder, task=PAIRED)
-    if not found:
-        raise WeightsError(no_paired_weights_message(folder))
-    return found[0]
+    """The paired weights to use: registry.resolve(PAIRED). WeightsError when there are none."""
+    return resolve(PAIRED, weights, weights_dir)
 
 
 def multiple_of(meta: dict) -> int:

@@ -7,6 +7,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -162,12 +163,6 @@ def test_upload_real_corrupt_huge_and_color(monkeypatch, weights_dir, media):
     assert all(after[k] is before[k] for k in before)
 
 
-def strength_slider(at):
-    found = [s for s in at.slider if s.label == "Color strength"]
-    assert len(found) == 1
-    return found[0]
-
-
 def test_slider_is_the_default_view(monkeypatch, weights_dir):
     """Two photos: one before/after slider each (our own HTML in an iframe), holding the input and
     the result at the photo's size; no plain images in this view."""
@@ -204,31 +199,26 @@ def test_slider_html():
         slider_html(before, after, start=120)
 
 
-def test_color_strength_slider(monkeypatch, tmp_path):
-    from colorizer.limits import DEFAULT_COLOR_STRENGTH
+def test_the_sidebar_holds_what_a_user_acts_on(monkeypatch, tmp_path):
+    """No color strength slider: stage-2 weights colorize at their default strength, blended with the start
+    found beside them (a file of its own, `weights blend`, for another strength), as the CLI does."""
+    from colorizer.infer import Colorizer
     from test_infer import tiny_pair
 
     stage1, stage2 = tiny_pair(tmp_path / "pair", "generator_pretrained.pt", "generator_gan.pt", decoy=False)
     at = run_app(monkeypatch, stage1.parent)
     assert at.selectbox[0].value == str(stage2)  # stage 2 ranks first; its start is in the folder
-    slider = strength_slider(at)
-    assert not slider.proto.disabled and slider.value == DEFAULT_COLOR_STRENGTH
-    assert at.slider[0].label == "Saturation boost"
-    slider.set_value(0.5)
+    assert [s.label for s in at.slider] == ["Saturation boost", "Films: steady colors"]
+    assert [s.label for s in at.select_slider] == ["Render size"]
     at.file_uploader[0].set_value([("surfer.jpg", BW_PHOTO.read_bytes(), "image/jpeg")])
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     (key, result), = at.session_state["results"].items()
-    assert key[-1] == 0.5 and result.output.size == (618, 409)  # the strength is part of what is cached
-
-    # stage-1 weights have nothing to blend with: the slider is shown disabled, with a note
-    at.selectbox[0].set_value(str(stage1)).run()
-    assert not at.exception, [e.value for e in at.exception]
-    slider = strength_slider(at)
-    assert slider.proto.disabled and slider.value == 1.0
-    assert any("generator_pretrained.pt: color strength needs stage-2 weights" in c.value for c in at.caption)
-    (key, _), = at.session_state["results"].items()
-    assert key[-1] is None
+    assert result.output.size == (618, 409)
+    cli = Colorizer.load(stage2, device="cpu")
+    assert cli.color_strength < 1  # the default strength, with the start found beside it
+    want = np.asarray(cli.colorize(Image.open(BW_PHOTO), render_size=key[2]), dtype=int)
+    assert np.abs(np.asarray(result.output, dtype=int) - want).max() <= 2  # the page colorizes as the CLI does
 
 
 # ---- the helpers --------------------------------------------------------------------------

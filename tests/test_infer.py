@@ -12,7 +12,7 @@ from colorizer.limits import DEFAULT_COLOR_STRENGTH
 
 from colorizer import app_logic as logic
 from colorizer import color_classes, infer
-from colorizer.checkpoint import make_meta, save_weights
+from colorizer.checkpoint import make_meta, read_meta, save_weights
 from colorizer.infer import ColorStrengthError, Colorizer, find_partner
 from colorizer.metrics import colorfulness
 from colorizer.models import build_generator
@@ -157,29 +157,40 @@ def test_blending_different_heads_or_shapes_is_an_error(pair, tmp_path):
 
 # ---- the command line ---------------------------------------------------------------------
 
-def test_cli_color_strength(pair, tmp_path, capsys, monkeypatch):
+def test_cli_color_strength_is_written_into_a_file(pair, tmp_path, capsys, monkeypatch):
+    """`weights blend` makes a color strength a property of a file; colorize takes files, not the knob."""
     from colorizer.cli import main
 
     p1, p2 = pair
     src = tmp_path / "in.png"
     photo().save(src)
-    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(p2),
-                 "--color-strength", "0.3"]) == 0
+    blended = tmp_path / "blended.pt"
+    assert main(["weights", "blend", str(p2), "--strength", "0.3", "--out", str(blended)]) == 0
+    assert read_meta(blended)["color_strength"] == 0.3 and read_meta(blended)["base_weights"] == p1.name
+    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(blended)]) == 0
     assert "color strength 0.3 with" in capsys.readouterr().out
-    assert main(["colorize", str(src), "-o", str(tmp_path / "b.png"), "--weights", str(p1),
-                 "--color-strength", "0.3"]) == 2
+    same = load(p2, color_strength=0.3)  # the file colorizes as the knob did (stored in float16 as p2 is)
+    got, want = (np.asarray(m.colorize(photo()), dtype=int) for m in (load(blended), same))
+    assert np.abs(got - want).max() <= 2
+    assert main(["weights", "blend", str(blended), "--strength", "0.5", "--out", str(tmp_path / "c.pt")]) == 2
+    assert "already blended" in capsys.readouterr().err
+    assert main(["weights", "blend", str(p1), "--strength", "0.3", "--out", str(tmp_path / "b.pt")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("error: ") and "stage-1 weights" in err
     alone = tmp_path / "alone"
     alone.mkdir()
     (alone / p2.name).write_bytes(p2.read_bytes())
     monkeypatch.setenv(infer.WEIGHTS_DIR_ENV, str(tmp_path / "empty"))
-    assert main(["colorize", str(src), "--weights", str(alone / p2.name), "--color-strength", "0"]) == 2
+    assert main(["weights", "blend", str(alone / p2.name), "--strength", "0", "--out", str(tmp_path / "d.pt")]) == 2
     err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "stage1.pt" in err and "--base-weights" in err
-    with pytest.raises(SystemExit) as bad:
-        main(["colorize", str(src), "--color-strength", "2"])
-    assert bad.value.code == 2
+    assert len(err.splitlines()) == 1 and "stage1.pt" in err and not (tmp_path / "d.pt").exists()
+    assert main(["weights", "blend", str(alone / p2.name), "--strength", "0", "--base", str(p1),
+                 "--out", str(tmp_path / "d.pt")]) == 0
+    for argv in (["weights", "blend", str(p2), "--strength", "2", "--out", str(tmp_path / "e.pt")],
+                 ["colorize", str(src), "--color-strength", "0.3"]):  # no longer a colorize flag
+        with pytest.raises(SystemExit) as bad:
+            main(argv)
+        assert bad.value.code == 2
 
 
 # ---- a classes head -----------------------------------------------------------------------
@@ -214,25 +225,25 @@ def test_lower_temperature_is_more_colorful(classes_weights):
     assert vivid > mean + 1, (vivid, mean)
 
 
-def test_temperature_is_ignored_for_ab_weights_with_a_note(pair, tmp_path, capsys):
+def test_temperature_is_for_classes_heads_only(pair, tmp_path, capsys):
     from colorizer.cli import main
 
     p1, _ = pair
     assert load(p1, temperature=0.2).temperature is None
-    src = tmp_path / "in.png"
-    photo().save(src)
-    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(p1),
-                 "--temperature", "0.2"]) == 0
-    assert "--temperature ignored" in capsys.readouterr().err
+    assert main(["weights", "set", str(p1), "--temperature", "0.2", "--out", str(tmp_path / "t.pt")]) == 2
+    assert "a temperature is for weights with a classes head" in capsys.readouterr().err
+    assert not (tmp_path / "t.pt").exists()
 
 
-def test_cli_temperature_for_classes(classes_weights, tmp_path, capsys):
+def test_cli_temperature_for_classes_is_written_into_the_file(classes_weights, tmp_path, capsys):
     from colorizer.cli import main
 
     src = tmp_path / "in.png"
     photo().save(src)
-    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(classes_weights),
-                 "--temperature", "0.5"]) == 0
+    warm = tmp_path / "t05.pt"
+    assert main(["weights", "set", str(classes_weights), "--temperature", "0.5", "--out", str(warm)]) == 0
+    assert read_meta(warm)["temperature"] == 0.5 and read_meta(classes_weights)["temperature"] == 0.38
+    assert main(["colorize", str(src), "-o", str(tmp_path / "a.png"), "--weights", str(warm)]) == 0
     assert "classes head, temperature 0.5" in capsys.readouterr().out
 
 

@@ -14,6 +14,7 @@ from PIL import Image
 from colorizer.classify import CLASSES
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
+from colorizer.registry import set_default
 from colorizer.sketch_app import PAIRED_NAME, SketchModels
 from conftest import ROOT
 from test_app import huge_png, media, run_app, served  # noqa: F401 (media: a fixture)
@@ -159,6 +160,7 @@ def test_the_jewelry_paired_weights_come_before_more_trained_ones(tmp_path):
     tiny_paired(tmp_path, images_seen=10**7)  # sketch2photo.pt, the best paired weights by rank
     assert SketchModels(weights_dir=tmp_path).paired_path() == tmp_path / "sketch2photo.pt"
     tiny_paired(tmp_path, name=PAIRED_NAME, images_seen=10)
+    set_default(tmp_path / PAIRED_NAME)  # the manifest names it, as the shipped weights/defaults.json does
     assert SketchModels(weights_dir=tmp_path).paired_path() == tmp_path / PAIRED_NAME
     chosen = tmp_path / "sketch2photo.pt"  # a file named by hand still wins
     assert SketchModels(weights_dir=tmp_path, paired=chosen).paired_path() == chosen

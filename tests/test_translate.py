@@ -141,7 +141,7 @@ def test_app_logic_lists_both_kinds_and_translates(both):
 def test_page_serves_paired_weights(monkeypatch, both):
     at = run_app(monkeypatch, both)
     assert at.selectbox[0].value == str(both / "colorizer_gan.pt")  # the colorizer stays the default
-    assert [s.label for s in at.slider] == ["Saturation boost", "Color strength", "Films: steady colors"]
+    assert [s.label for s in at.slider] == ["Saturation boost", "Films: steady colors"]
     at.selectbox[0].set_value(str(both / "sketch2photo.pt")).run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.slider and not at.select_slider  # no colorizer settings for paired weights

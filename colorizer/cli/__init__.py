@@ -12,14 +12,14 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from .argtypes import positive_int
+from ..argtypes import positive_int
 
 EXAMPLES_BW = "examples/bw"
 
 
 def color_strength(text: str) -> float:
     """argparse type: a color strength within limits.py's range."""
-    from .limits import MAX_COLOR_STRENGTH, MIN_COLOR_STRENGTH
+    from ..limits import MAX_COLOR_STRENGTH, MIN_COLOR_STRENGTH
 
     value = float(text)
     if not MIN_COLOR_STRENGTH <= value <= MAX_COLOR_STRENGTH:
@@ -29,7 +29,7 @@ def color_strength(text: str) -> float:
 
 def temperature(text: str) -> float:
     """argparse type: an annealed-mean temperature within limits.py's range."""
-    from .limits import MAX_TEMPERATURE, MIN_TEMPERATURE
+    from ..limits import MAX_TEMPERATURE, MIN_TEMPERATURE
 
     value = float(text)
     if not MIN_TEMPERATURE <= value <= MAX_TEMPERATURE:
@@ -39,7 +39,7 @@ def temperature(text: str) -> float:
 
 def temporal(text: str) -> float:
     """argparse type: a temporal smoothing strength within limits.py's range (0: per-frame)."""
-    from .limits import MAX_TEMPORAL, MIN_TEMPORAL
+    from ..limits import MAX_TEMPORAL, MIN_TEMPORAL
 
     value = float(text)
     if not MIN_TEMPORAL <= value <= MAX_TEMPORAL:
@@ -75,23 +75,16 @@ def _model_line(model) -> str:
     return f"{model.meta['path']} ({', '.join(parts)})"
 
 
-def temperature_note(model, asked: float | None) -> str | None:
-    """The note printed when --temperature was given for weights that predict ab directly (it is ignored)."""
-    if asked is not None and model.temperature is None:
-        return f"note: --temperature ignored for {model.meta['path']}: it predicts ab directly (no classes head)"
-    return None
-
-
 def pretrain_main(argv=None) -> int:
     """`python pretrain.py` (training is imported only when asked for)."""
-    from .training.parsers import pretrain_main as run
+    from ..training.parsers import pretrain_main as run
 
     return run(argv)
 
 
 def gan_main(argv=None) -> int:
     """`python train_gan.py`."""
-    from .training.parsers import gan_main as run
+    from ..training.parsers import gan_main as run
 
     return run(argv)
 
@@ -116,7 +109,7 @@ def _colorize_targets(inputs: list[str], out_folder: Path | None = None
     file once; and the files in those folders that are not opened, with their reasons. Photos found
     inside out_folder when it is a folder below one given (`colorize scans/ -o scans/colorized/`:
     an earlier run's results) are left out, with one line saying how many."""
-    from .images import list_folder
+    from ..images import list_folder
 
     missing = [item for item in inputs if not Path(item).exists()]
     if missing:
@@ -162,8 +155,8 @@ def plan_outputs(inputs: list[str], output: str | None, fmt: str = "png", defaul
     does not exist or the output is one of the photos given. default_out and namer (a name -> result
     name function, default limits.result_name) are translate's: 'translated/', 'x_translated.png'.
     """
-    from .limits import PHOTO_EXTENSIONS, result_name
-    from .pipeline import FORMATS
+    from ..limits import PHOTO_EXTENSIONS, result_name
+    from ..pipeline import FORMATS
 
     result_name = namer or result_name
     out = Path(output) if output else Path(default_out)
@@ -222,7 +215,7 @@ def check_destinations(jobs: list[tuple[Path, Path]]) -> None:
 
 def is_video(path: str | Path) -> bool:
     """A file colorized as a film (limits.VIDEO_EXTENSIONS), by its suffix."""
-    from .limits import VIDEO_EXTENSIONS
+    from ..limits import VIDEO_EXTENSIONS
 
     return Path(path).suffix.lower() in VIDEO_EXTENSIONS and not Path(path).is_dir()
 
@@ -238,7 +231,7 @@ def plan_videos(inputs: list[str], output: str | None, default_out: str = "color
     left out. PlanError for a missing input, a video output name with several inputs or none of them a
     video, a photo output name with videos, or an output that is one of the videos.
     """
-    from .limits import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS, video_result_name
+    from ..limits import PHOTO_EXTENSIONS, VIDEO_EXTENSIONS, video_result_name
 
     missing = [item for item in inputs if not Path(item).exists()]
     if missing:
@@ -305,7 +298,7 @@ def _plan(inputs: list[str], args: argparse.Namespace, videos: list | None = Non
 def _probe_videos(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -> tuple[list, dict, list[str]] | None:
     """The films that can be colorized, what each holds (video.probe) and why the others cannot; None
     (after one error line) when the encoder asked for cannot write an output. Before the model loads."""
-    from .video import VideoError, check_encoder, probe
+    from ..video import VideoError, check_encoder, probe
 
     try:
         for dest in {dest.suffix.lower(): dest for _, dest in jobs}.values():
@@ -330,8 +323,8 @@ def read_user_hints(args: argparse.Namespace, plan: Plan) -> list | None:
     None when none were given; hints.HintError (or PlanError) saying what is wrong."""
     if not args.hint and not args.hints:
         return None
-    from .hints import HintError, check_hints, parse_hint, parse_hints_json
-    from .images import PhotoError, read_photo
+    from ..hints import HintError, check_hints, parse_hint, parse_hints_json
+    from ..images import PhotoError, read_photo
 
     if len(plan.jobs) != 1:
         raise PlanError(f"hints belong to one photo, in its own pixels: give one photo, not "
@@ -352,8 +345,8 @@ def read_user_hints(args: argparse.Namespace, plan: Plan) -> list | None:
 
 
 def colorize_command(args: argparse.Namespace) -> int:
-    from .checkpoint import WeightsError
-    from .infer import Colorizer
+    from ..checkpoint import WeightsError
+    from ..infer import Colorizer
 
     inputs = args.inputs or [EXAMPLES_BW]
     if (args.hint or args.hints) and any(is_video(i) for i in inputs):
@@ -384,19 +377,13 @@ def colorize_command(args: argparse.Namespace) -> int:
     except (PlanError, ValueError) as err:  # hints.HintError is a ValueError
         print(f"error: {err}", file=sys.stderr)
         return 2
-    try:  # weights: --weights, else $COLORIZER_WEIGHTS, else the best in the folder (infer.resolve_weights);
-        # with hints: the best hints weights there
+    try:  # weights: registry.resolve (--weights, $COLORIZER_WEIGHTS, the folder's default; with hints, its hints one)
         model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
-                               render_size=args.render_size, weights_dir=args.weights_dir,
-                               color_strength=args.color_strength, base_weights=args.base_weights,
-                               temperature=args.temperature, backend=args.backend, hints=given is not None)
+                               render_size=args.render_size, weights_dir=args.weights_dir, backend=args.backend,
+                               hints=given is not None)
     except WeightsError as err:
-        hint = " (or pass --base-weights PATH)" if getattr(err, "partner_missing", False) else ""
-        print(f"error: {err}{hint}", file=sys.stderr)
+        print(f"error: {err}", file=sys.stderr)
         return 2
-    note = temperature_note(model, args.temperature)
-    if note:
-        print(note, file=sys.stderr)
     what = [f"{len(plan.jobs)} photo(s)"] if plan.jobs else []
     what += [f"{len(videos)} video(s)"] if videos else []
     if given is not None:
@@ -413,7 +400,7 @@ def _run_videos(model, jobs: list[tuple[Path, Path]], infos: dict, args: argpars
     skipped. Ctrl-C stops at once, leaving no half-written file (exit 130)."""
     from tqdm.auto import tqdm
 
-    from .video import VideoError, colorize_video
+    from ..video import VideoError, colorize_video
 
     written = 0
     for src, dest in jobs:
@@ -446,13 +433,13 @@ def _run_videos(model, jobs: list[tuple[Path, Path]], infos: dict, args: argpars
 
 def translate_command(args: argparse.Namespace) -> int:
     """`translate`: paired (pix2pix) weights on files and folders, as colorize runs a colorizer."""
-    from .checkpoint import WeightsError
-    from .translate import Translator, result_name
+    from ..checkpoint import WeightsError
+    from ..translate import Translator, result_name
 
     plan = _plan(args.inputs, args, default_out="translated", namer=result_name)
     if plan is None:
         return 2
-    try:  # weights: --weights, else the best paired weights in the folder (translate.resolve_paired_weights)
+    try:  # weights: registry.resolve(PAIRED)
         model = Translator.load(args.weights, device=args.device, precision=args.precision,
                                 weights_dir=args.weights_dir, render_size=args.render_size)
     except WeightsError as err:
@@ -468,7 +455,7 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace, done_word: str = "col
              hints: dict | None = None) -> int:
     from tqdm.auto import tqdm
 
-    from .pipeline import colorize_files
+    from ..pipeline import colorize_files
 
     jobs = plan.jobs
     failed = written = 0
@@ -493,8 +480,8 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace, done_word: str = "col
 
 
 def export_onnx_command(args: argparse.Namespace) -> int:
-    from .checkpoint import WeightsError
-    from .infer import export_onnx
+    from ..checkpoint import WeightsError
+    from ..infer import export_onnx
 
     try:
         model = export_onnx(args.weights, args.dest, color_strength=args.color_strength,
@@ -509,22 +496,8 @@ def export_onnx_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def average_command(args: argparse.Namespace) -> int:
-    from .averaged import average_weights
-    from .checkpoint import SaveError, WeightsError
-
-    try:
-        out = average_weights(args.members, args.out, args.scale)
-    except (WeightsError, SaveError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    print(f"Wrote {out}: the mean of {', '.join(str(m) for m in args.members)} x {args.scale:g}; "
-          f"use it with `colorize --weights {out}`")
-    return 0
-
-
 def evaluate_command(args: argparse.Namespace) -> int:
-    from .checkpoint import WeightsError
+    from ..checkpoint import WeightsError
 
     if args.video:
         return _evaluate_video(args)
@@ -533,7 +506,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
         return 2
     if args.hints is not None:
         return _evaluate_hints(args)
-    from .evaluate import run_evaluation
+    from ..evaluate import run_evaluation
 
     try:
         run_evaluation(data=args.data, weights=args.weights, out_dir=args.out, render_size=args.render_size,
@@ -548,8 +521,8 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def _evaluate_hints(args: argparse.Namespace) -> int:
     """`evaluate --hints 0 1 2 5 10`: one hints weights file, the curve of scores against hint counts."""
-    from .checkpoint import WeightsError
-    from .hints_eval import hints_curve
+    from ..checkpoint import WeightsError
+    from ..hints_eval import hints_curve
 
     if args.weights and len(args.weights) > 1:
         print("error: --hints scores one weights file at a time", file=sys.stderr)
@@ -566,9 +539,9 @@ def _evaluate_hints(args: argparse.Namespace) -> int:
 
 def _evaluate_video(args: argparse.Namespace) -> int:
     """`evaluate --video`: one weights file, one saturation, one color strength; per-frame against smoothing."""
-    from .checkpoint import WeightsError
-    from .video import VideoError
-    from .video.evaluate import run_video_evaluation
+    from ..checkpoint import WeightsError
+    from ..video import VideoError
+    from ..video.evaluate import run_video_evaluation
 
     several = [flag for flag, value in (("--weights", args.weights), ("--color-strength", args.color_strength),
                                         ("--saturation", args.saturation)) if value and len(value) > 1]
@@ -612,8 +585,8 @@ def main(argv=None) -> int:
 
     c = sub.add_parser("colorize", help="colorize photos and videos (files or folders)",
                        usage="python -m colorizer colorize [PHOTO_VIDEO_OR_FOLDER ...] [-o OUTPUT] [options]",
-                       description="Colorize photos and videos at their original size with the best weights in "
-                                   "weights/ (or $COLORIZER_WEIGHTS, or --weights). Videos keep their frame rate, "
+                       description="Colorize photos and videos at their original size with the default weights "
+                                   "(weights/defaults.json; or $COLORIZER_WEIGHTS, or --weights). Videos keep their frame rate, "
                                    "size and sound, with colors smoothed over time (docs/video.md).",
                        epilog="Examples:\n  python -m colorizer colorize old.jpg -o old_color.png\n"
                               "  python -m colorizer colorize scans/ -o colorized/ --format jpg\n"
@@ -628,11 +601,11 @@ def main(argv=None) -> int:
     c.add_argument("--saturation", type=float, default=1.0,
                    help="multiply the predicted color: above 1 more vivid, below 1 more muted (default %(default)s)")
     which = c.add_argument_group("which weights")
-    which.add_argument("--weights", help="weights file (default: $COLORIZER_WEIGHTS when set, else the best one "
-                                         "in --weights-dir)")
+    which.add_argument("--weights", help="weights file (default: $COLORIZER_WEIGHTS when set, else the default "
+                                         "of --weights-dir: `python -m colorizer weights show`)")
     which.add_argument("--weights-dir", default=None,
                        help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
-    from .limits import MAX_HINTS
+    from ..limits import MAX_HINTS
 
     known = c.add_argument_group("color hints (one photo; weights trained with --task hints)")
     known.add_argument("--hint", action="append", metavar="X,Y,#RRGGBB",
@@ -644,17 +617,6 @@ def main(argv=None) -> int:
     advanced.add_argument("--render-size", type=positive_int, default=None,
                           help="size (short side) the colors are predicted at; higher is slower, sometimes richer "
                                "(default: the size the weights were trained at)")
-    advanced.add_argument("--color-strength", type=color_strength, default=None, metavar="S",
-                          help="0..1: blend stage-2 (GAN) weights with the stage-1 weights they started from; 1 "
-                               "is stage 2 as trained, 0 is stage 1, between is safer and duller (default: "
-                               "limits.DEFAULT_COLOR_STRENGTH for stage-2 weights whose stage-1 file is found, "
-                               "else 1; older weights only: the averaged default ignores it)")
-    advanced.add_argument("--base-weights", metavar="PATH",
-                          help="the stage-1 weights to blend with (default: the file in the weights' folder, or "
-                               "--weights-dir, that their metadata names as their start)")
-    advanced.add_argument("--temperature", type=temperature, default=None,
-                          help="weights with a classes head: the annealed mean's temperature, lower is more "
-                               "vivid (default: the one they were trained with); ignored, with a note, for others")
     speed = c.add_argument_group("advanced: where it runs")
     speed.add_argument("--device", default="auto")
     speed.add_argument("--precision", default="auto", choices=["auto", "bf16", "fp32"],
@@ -663,7 +625,7 @@ def main(argv=None) -> int:
                        help="onnx: onnxruntime on the CPU (the .pt weights are exported once, into .onnx/ beside "
                             "them); auto: onnx on the CPU, torch on a GPU (default; see docs/speed.md)")
     add_output_flags(c, "photos (or video frames)", batch_group=speed)
-    from .limits import DEFAULT_TEMPORAL
+    from ..limits import DEFAULT_TEMPORAL
 
     film = c.add_argument_group("videos (.mp4 .mov .mkv .avi .webm)")
     film.add_argument("--temporal", type=temporal, default=DEFAULT_TEMPORAL, metavar="S",
@@ -691,7 +653,7 @@ def main(argv=None) -> int:
     tr.add_argument("inputs", nargs="+", help="images or folders")
     tr.add_argument("-o", "--output", help="output file (one image) or folder, where each image is written as "
                                            "NAME_translated.png (default: translated/)")
-    tr.add_argument("--weights", help="paired weights file (default: the best paired weights in --weights-dir)")
+    tr.add_argument("--weights", help="paired weights file (default: the paired default of --weights-dir)")
     tr.add_argument("--weights-dir", default=None,
                     help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
     tr.add_argument("--render-size", type=positive_int, default=None,
@@ -714,20 +676,10 @@ def main(argv=None) -> int:
     x.add_argument("--base-weights", metavar="PATH", help="the stage-1 weights to blend with (see colorize --help)")
     x.set_defaults(func=export_onnx_command)
 
-    a = sub.add_parser("average", help="name several weights as one whose colors are their mean",
-                       description="Write a small weights file that colorizes with the mean of several weights' colors "
-                                   "(times --scale): networks that err in different places cancel part of each "
-                                   "other's mistakes (docs/quality.md). The file holds no tensors; keep the members "
-                                   "beside it or in weights/. It counts their photos seen together, so it becomes "
-                                   "the default when it is in weights/.",
-                       epilog="Example (the shipped default):\n  python -m colorizer average weights/generator_pretrained.pt "
-                              "weights/lite0_student.pt --scale 1.15 --out weights/colorizer_averaged.pt",
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    a.add_argument("members", nargs="+", metavar="WEIGHTS", help="two or more .pt weights files that predict ab")
-    a.add_argument("--scale", type=float, default=1.0, metavar="S",
-                   help="multiply the mean by S, in (0, 2] (a mean is duller than each member; default 1)")
-    a.add_argument("--out", required=True, type=Path, metavar="PATH", help="the averaged weights file to write")
-    a.set_defaults(func=average_command)
+    from .weights import add_average_arguments, add_parser as add_weights_parser
+
+    add_average_arguments(sub.add_parser("average", help="same as `weights average` (its older name)"))
+    add_weights_parser(sub, color_strength, temperature)
 
     e = sub.add_parser("evaluate", help="score weights on a folder of color photos",
                        description="Turn each photo gray, colorize it, and compare with the original: PSNR, SSIM "
@@ -736,7 +688,7 @@ def main(argv=None) -> int:
                                    "weights files are scored on the same photos: one table, one grid.")
     e.add_argument("--data", required=True, help="folder of color photos (never trained on)")
     e.add_argument("--weights", nargs="+", metavar="PATH",
-                   help="one or more weights files, compared side by side (default: the best one in --weights-dir)")
+                   help="one or more weights files, compared side by side (default: the default of --weights-dir)")
     e.add_argument("--weights-dir", default=None,
                    help="where to look for weights (default: $COLORIZER_WEIGHTS_DIR when set, else weights)")
     e.add_argument("--out", default="eval",
@@ -759,7 +711,7 @@ def main(argv=None) -> int:
     e.add_argument("--hints", type=int, nargs="+", default=None, metavar="N",
                    help="score hints weights given N color hints per photo, drawn (seeded) from its own colors, "
                         "for each N (e.g. 0 1 2 5 10 20): curve.csv, summary.json and curve.png in --out "
-                        "(default weights: the best hints weights in --weights-dir)")
+                        "(default weights: the hints default of --weights-dir)")
     film = e.add_argument_group("films (--video)")
     film.add_argument("--video", action="store_true",
                       help="score films instead: --data is a color video, a folder of them, or a folder of photos "
@@ -783,13 +735,13 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("classify", "train-classifier"):  # colorizer/classify/
         if argv[0] == "classify":
-            from .classify.predict import main as classify_main
+            from ..classify.predict import main as classify_main
         else:
-            from .classify.train import main as classify_main
+            from ..classify.train import main as classify_main
 
         return classify_main(argv[1:])
     if argv and argv[0] == "make-sketches":
-        from .sketches import main as sketches_main
+        from ..sketches import main as sketches_main
 
         return sketches_main(argv[1:])
     if argv and argv[0] == "pretrain":
@@ -797,7 +749,7 @@ def main(argv=None) -> int:
     if argv and argv[0] == "train-gan":
         return gan_main(argv[1:])
     if argv and argv[0] == "api-key":
-        from .serving.keys import main as api_key_main
+        from ..serving.keys import main as api_key_main
 
         return api_key_main(argv[1:])
     args = parser.parse_args(argv)
