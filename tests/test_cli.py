@@ -85,3 +85,15 @@ def test_help_shows_the_everyday_flags_first(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "colorize old.jpg -o old_color.png" in capsys.readouterr().out
+
+
+def test_pip_install_gives_a_colorizer_command():
+    """pyproject's console script is the same main as `python -m colorizer`."""
+    import importlib
+    import tomllib
+
+    from conftest import ROOT
+
+    target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["colorizer"]
+    module, func = target.split(":")
+    assert getattr(importlib.import_module(module), func) is main
