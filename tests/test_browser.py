@@ -22,6 +22,8 @@ import pytest
 
 from test_app import BW_PHOTO, ROOT, tiny_weights
 
+pytestmark = pytest.mark.slow  # a real browser against a real server
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 

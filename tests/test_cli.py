@@ -18,6 +18,7 @@ def tiny_weights(tmp_path):
                         make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", ["pretrain.py", "train_gan.py"])
 def test_scripts_have_helpful_help(script):
     out = subprocess.run([sys.executable, str(ROOT / script), "--help"], capture_output=True, text=True,

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from colorizer.checkpoint import load_checkpoint, read_meta
@@ -20,6 +21,7 @@ def _torchrun(script, *args, tmp_path):
     return out.stdout + out.stderr
 
 
+@pytest.mark.slow
 def test_two_processes_train_both_stages(tmp_path, photo_dir):
     log = _torchrun("pretrain.py", "--data", str(photo_dir), "--epochs", "2", "--backbone-weights", "none",
                     "--out", "w/pre.pt", "--run-name", "pre", tmp_path=tmp_path)

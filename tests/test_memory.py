@@ -120,6 +120,7 @@ print(json.dumps({"before": before, "peak": peak, "size": list(out.size), "corne
 BYTES_PER_PIXEL, FIXED = 16, 256 * MB
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmHWM from /proc")
 def test_peak_memory_of_a_large_photo_grows_by_a_few_bytes_a_pixel():
     w, h = 4000, 3000  # 12 MP

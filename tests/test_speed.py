@@ -43,6 +43,7 @@ def small_photos(folder: Path, sizes=((90, 60), (90, 60), (60, 90), (90, 60))) -
     return out
 
 
+@pytest.mark.slow
 def test_command_line_imports_no_torch_before_it_runs():
     code = "import sys, colorizer.cli; assert 'torch' not in sys.modules, 'torch imported'"
     done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -91,6 +92,7 @@ def test_the_first_start_says_why_it_is_slow_and_the_next_says_nothing(tmp_path,
     assert "Preparing" not in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_one_photo_on_a_cached_export_imports_no_torch(tiny, tmp_path):
     """The start of `colorize` on onnx: weights metadata (checkpoint.read_meta), the cached export, and
     numpy color (color.py) around it; importing torch would be about half of the command's time."""
@@ -192,6 +194,7 @@ def test_training_fast_path_on_cpu(tmp_path):
     assert set(losses) == {"train_d", "train_g_gan", "train_l1"} and all(np.isfinite(list(losses.values())))
 
 
+@pytest.mark.slow
 def test_generator_and_critic_compile_without_graph_breaks():
     """torch.compile on CUDA (cfg.compile): the networks must trace whole (fastai's TensorBase would break them)."""
     g = build_generator("resnet18", "none", 64).eval()

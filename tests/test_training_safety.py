@@ -181,6 +181,7 @@ def test_pickled_weights_are_refused_without_the_advice_to_load_them_anyway(tmp_
         load_weights(tmp_path / "cut.pt")
 
 
+@pytest.mark.slow
 def test_metadata_is_read_without_torch_as_torch_reads_it(tmp_path):
     """checkpoint.read_meta unpickles a file with its tensors left out (no torch import at the CLI's
     start): the same metadata as torch.load, for weights and resume checkpoints; a file that names
