@@ -30,8 +30,8 @@ from .metrics import colorfulness  # noqa: F401 - kept importable from here
 from .sheets import make_grid, thumb
 
 CSV_FIELDS = ["file", "width", "height", "weights", "psnr", "ssim", "colorfulness_pred", "false_color",
-              "colorfulness_true", "psnr_gray", "ssim_gray", "colorfulness_gray", "false_color_gray",
-              "color_strength", "temperature", "saturation"]
+              "neutral_kept", "right_hue", "colorfulness_true", "psnr_gray", "ssim_gray", "colorfulness_gray",
+              "false_color_gray", "color_strength", "temperature", "saturation"]
 GRID_ROWS = 8
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -96,8 +96,10 @@ def score(pred: Image.Image, truth: Image.Image, truth_ab: np.ndarray | None = N
     if a.shape != b.shape:
         raise ValueError(f"prediction {a.shape} and truth {b.shape} differ in size")
     truth_ab = metrics.lab_ab(b) if truth_ab is None else truth_ab
+    pred_ab = metrics.lab_ab(a)
     return {"psnr": metrics.psnr(a, b), "ssim": metrics.ssim(a, b), "colorfulness": metrics.colorfulness(a),
-            "false_color": metrics.false_color_rate(metrics.lab_ab(a), truth_ab)}
+            "false_color": metrics.false_color_rate(pred_ab, truth_ab),
+            "neutral_kept": metrics.neutral_kept(pred_ab, truth_ab), "right_hue": metrics.right_hue(pred_ab, truth_ab)}
 
 
 def weights_labels(paths: list[str], strengths: list[float] | None = None,
@@ -118,7 +120,7 @@ def weights_labels(paths: list[str], strengths: list[float] | None = None,
 
 
 def _mean(rows: list[dict], key: str) -> float:
-    return float(np.mean([r[key] for r in rows]))
+    return float(np.nanmean([r[key] for r in rows]))  # NaN: a photo with no pixels of that kind
 
 
 def _print_table(summary: dict) -> None:
@@ -138,13 +140,14 @@ def _print_table(summary: dict) -> None:
                          f", classes head at temperature {m['temperature']:g}" if m["temperature"] else ""])
         print(f"  {m['name']}: {m['weights']} (stage {m['stage']}, {m['backbone']}, {seen}, "
               f"render size {m['render_size']}{extra})")
-    print(f"{'':{w}}{'PSNR':>8}{'vs gray':>9}{'SSIM':>8}{'colorful':>10}{'% truth':>9}{'false color':>13}{'FID':>8}")
+    print(f"{'':{w}}{'PSNR':>8}{'vs gray':>9}{'SSIM':>8}{'colorful':>10}{'% truth':>9}{'false color':>13}"
+          f"{'neutral kept':>14}{'right hue':>11}{'FID':>8}")
     truth = dict(t, colorfulness_ratio=1.0)
     for name, r in [("gray baseline", g)] + list(zip(names, models)) + [("ground truth", truth)]:
         print(f"{name:{w}}{fmt(r.get('psnr'), '8.2f')}{fmt(r.get('psnr_vs_gray'), '+9.2f')}"
               f"{fmt(r.get('ssim'), '8.3f')}{fmt(r.get('colorfulness'), '10.1f')}"
               f"{fmt(r.get('colorfulness_ratio'), '9.0%')}{fmt(r.get('false_color'), '13.1%')}"
-              f"{fmt(r.get('fid'), '8.2f')}")
+              f"{fmt(r.get('neutral_kept'), '14.0%')}{fmt(r.get('right_hue'), '11.0%')}{fmt(r.get('fid'), '8.2f')}")
 
 
 # ---- the command --------------------------------------------------------------------------
@@ -226,7 +229,7 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
             rows.append({"file": str(path.relative_to(data)), "width": truth.width, "height": truth.height,
                          "weights": m.meta["path"], "psnr": s["psnr"], "ssim": s["ssim"],
                          "colorfulness_pred": s["colorfulness"], "false_color": s["false_color"],
-                         "colorfulness_true": true_cf,
+                         "neutral_kept": s["neutral_kept"], "right_hue": s["right_hue"], "colorfulness_true": true_cf,
                          "psnr_gray": s_gray["psnr"], "ssim_gray": s_gray["ssim"],
                          "colorfulness_gray": s_gray["colorfulness"], "false_color_gray": s_gray["false_color"],
                          "color_strength": m.color_strength, "temperature": m.temperature, "saturation": x})
@@ -269,7 +272,8 @@ def run_evaluation(data, weights=None, out_dir="eval", render_size: int | None =
             "psnr_vs_gray": _mean(mine, "psnr") - gray_summary["psnr"], "ssim": _mean(mine, "ssim"),
             "colorfulness": _mean(mine, "colorfulness_pred"),
             "colorfulness_ratio": ratio(_mean(mine, "colorfulness_pred")),
-            "false_color": _mean(mine, "false_color"), "fid": fids.get(i)})
+            "false_color": _mean(mine, "false_color"), "neutral_kept": _mean(mine, "neutral_kept"),
+            "right_hue": _mean(mine, "right_hue"), "fid": fids.get(i)})
     summary = {"data": str(data), "images": n_images, "skipped": skipped, "device": str(models[0].device),
                "precision": models[0].precision, "models": model_summaries, "gray_baseline": gray_summary,
                "ground_truth": {"colorfulness": true_cf}}

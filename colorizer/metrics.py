@@ -14,6 +14,10 @@ Metrics:
   colorfulness     Hasler & Suesstrunk (2003) on the 0-255 scale; 0 for a gray image
   false_color_rate share of pixels that are saturated and wrong: predicted chroma
                    sqrt(a^2 + b^2) >= 15 while the predicted ab lies >= 25 from the truth's
+  neutral_kept     of the pixels gray in the truth (chroma < 8), the share the prediction keeps gray
+                   (chroma < 8): low when one cast (sepia) is laid over everything
+  right_hue        of the pixels with color in the truth (chroma >= 15), the share given that color's
+                   hue: predicted chroma >= 8 and hue within 30 degrees of the truth's
 This module depends on torch, kornia and scikit-image only: never on inference or training.
 """
 from __future__ import annotations
@@ -25,6 +29,8 @@ from skimage.metrics import structural_similarity
 
 CHROMA_MIN = 15.0     # false color: predicted chroma at least this (CIELAB units)...
 AB_ERROR_MIN = 25.0   # ...and predicted ab at least this far from the truth's ab
+GRAY_CHROMA = 8.0     # neutral_kept, right_hue: below this chroma a pixel reads as gray
+HUE_TOLERANCE = 30.0  # right_hue: degrees of hue angle within which a color counts as the truth's
 
 
 def _batch(x) -> tuple[torch.Tensor, bool]:
@@ -98,3 +104,29 @@ def false_color_rate(ab_pred, ab_true, chroma_min: float = CHROMA_MIN, error_min
     saturated = torch.hypot(p[:, 0], p[:, 1]) >= chroma_min
     wrong = torch.hypot(p[:, 0] - t[:, 0], p[:, 1] - t[:, 1]) >= error_min
     return _result((saturated & wrong).flatten(1).double().mean(1), single)
+
+
+def _chroma_hue(ab: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    return torch.hypot(ab[:, 0], ab[:, 1]), torch.atan2(ab[:, 1], ab[:, 0])
+
+
+def _share(hit: torch.Tensor, among: torch.Tensor) -> torch.Tensor:
+    """Per image: the share of `among` pixels that `hit`; NaN where there are none (leave them out of means)."""
+    n = among.flatten(1).double().sum(1)
+    return torch.where(n > 0, (hit & among).flatten(1).double().sum(1) / n.clamp(min=1), torch.nan)
+
+
+def neutral_kept(ab_pred, ab_true, gray: float = GRAY_CHROMA):
+    """Of the pixels gray in the truth, the share the prediction keeps gray, per image (NaN: no gray pixels)."""
+    p, t, single = _pair(ab_pred, ab_true)
+    return _result(_share(_chroma_hue(p)[0] < gray, _chroma_hue(t)[0] < gray), single)
+
+
+def right_hue(ab_pred, ab_true, colored: float = CHROMA_MIN, gray: float = GRAY_CHROMA,
+              tolerance: float = HUE_TOLERANCE):
+    """Of the pixels with color in the truth, the share given a color of that hue (not gray, within
+    `tolerance` degrees), per image (NaN: no colored pixels)."""
+    p, t, single = _pair(ab_pred, ab_true)
+    (cp, hp), (ct, ht) = _chroma_hue(p), _chroma_hue(t)
+    off = torch.rad2deg(torch.remainder(hp - ht + torch.pi, 2 * torch.pi) - torch.pi).abs()
+    return _result(_share((cp >= gray) & (off <= tolerance), ct >= colored), single)

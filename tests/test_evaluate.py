@@ -145,6 +145,24 @@ def test_false_color_rate_on_ab_thresholds():
     assert metrics.false_color_rate(ab_true, ab_true) == 0.0
 
 
+def test_neutral_kept_and_right_hue_show_a_cast():
+    """A sepia cast over a gray wall and a blue coat keeps no neutral and gets no hue right; the truth
+    itself keeps all of both; a gray prediction keeps the neutral and gets no hue."""
+    truth = np.zeros((4, 4, 2))
+    truth[:2] = (-5.0, -40.0)       # a blue coat (chroma 40); the lower half a gray wall
+    sepia = np.zeros((4, 4, 2))
+    sepia[:] = (8.0, 20.0)          # one warm cast everywhere (chroma 21.5)
+    assert metrics.neutral_kept(sepia, truth) == 0.0 and metrics.right_hue(sepia, truth) == 0.0
+    assert metrics.neutral_kept(truth, truth) == 1.0 and metrics.right_hue(truth, truth) == 1.0
+    gray = np.zeros((4, 4, 2))
+    assert metrics.neutral_kept(gray, truth) == 1.0 and metrics.right_hue(gray, truth) == 0.0
+    half = truth.copy()
+    half[0] = (10.0, -40.0)         # 14 degrees off: the right hue; a quarter of the wall tinted
+    half[2] = (8.0, 20.0)
+    assert metrics.right_hue(half, truth) == 1.0 and metrics.neutral_kept(half, truth) == 0.5
+    assert np.isnan(metrics.neutral_kept(truth[:2], truth[:2]))  # no gray pixels: left out of means
+
+
 def test_false_color_rate_on_photos_with_known_answers():
     truth = np.full((40, 40, 3), 128, np.uint8)      # gray scene
     truth[:20, :20] = (40, 90, 200)                  # with a blue quarter
