@@ -96,6 +96,20 @@ class PlanError(ValueError):
     that cannot be written); the message is the one line to print, before any model is loaded."""
 
 
+def run_command(func, args: argparse.Namespace) -> int:
+    """The one error path of every command: a mistake the user can fix is one `error:` line on stderr and
+    exit 2, never a traceback. Every error of ours is a ValueError naming the file and the cause
+    (WeightsError, PlanError, images.PhotoError, hints.HintError, video.VideoError); a file that cannot be
+    written is a checkpoint.SaveError, one that is not there a FileNotFoundError."""
+    from ..checkpoint import SaveError
+
+    try:
+        return func(args)
+    except (ValueError, SaveError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+
 class Plan(NamedTuple):
     jobs: list[tuple[Path, Path]]          # (photo, where its result goes); no two destinations alike
     out: Path                              # the output file or folder
@@ -271,42 +285,33 @@ def plan_videos(inputs: list[str], output: str | None, default_out: str = "color
     return jobs
 
 
-def _plan(inputs: list[str], args: argparse.Namespace, videos: list | None = None, **naming) -> Plan | None:
-    """plan_outputs and check_destinations, with what they find printed; None (after one error line)
-    when nothing can be done. Everything about the files is checked before the model loads (seconds).
-    videos: colorize's films (plan_videos), planned apart: the folders' video files are not listed as
-    skipped, and a folder of films alone is not an error."""
-    try:
-        plan = plan_outputs(inputs, args.output, args.format, **naming) if inputs else Plan([], Path("."), [], [])
-        check_destinations(plan.jobs + list(videos or []))
-    except PlanError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return None
+def _plan(inputs: list[str], args: argparse.Namespace, videos: list | None = None, **naming) -> Plan:
+    """plan_outputs and check_destinations, with what they find printed; PlanError when nothing can be
+    done. Everything about the files is checked before the model loads (seconds). videos: colorize's
+    films (plan_videos), planned apart: the folders' video files are not listed as skipped, and a folder
+    of films alone is not an error."""
+    plan = plan_outputs(inputs, args.output, args.format, **naming) if inputs else Plan([], Path("."), [], [])
+    check_destinations(plan.jobs + list(videos or []))
     if videos is not None:
         plan = plan._replace(skipped=[(p, why) for p, why in plan.skipped if not is_video(p)])
     for path, why in plan.skipped:
         print(f"skipped: {path}: {why}", file=sys.stderr)
     if not plan.jobs and not videos:
         found = "photos" if videos is None else "photos or videos"
-        print(f"error: no {found} found in {', '.join(inputs)}", file=sys.stderr)
-        return None
+        raise PlanError(f"no {found} found in {', '.join(inputs)}")
     for src, dest in plan.renamed:
         print(f"note: {src} -> {dest} (its plain name is another photo's)", file=sys.stderr)
     return plan
 
 
-def _probe_videos(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -> tuple[list, dict, list[str]] | None:
-    """The films that can be colorized, what each holds (video.probe) and why the others cannot; None
-    (after one error line) when the encoder asked for cannot write an output. Before the model loads."""
+def _probe_videos(jobs: list[tuple[Path, Path]], args: argparse.Namespace) -> tuple[list, dict, list[str]]:
+    """The films that can be colorized, what each holds (video.probe) and why the others cannot; VideoError
+    when the encoder asked for cannot write an output. Before the model loads."""
     from ..video import VideoError, check_encoder, probe
 
-    try:
-        for dest in {dest.suffix.lower(): dest for _, dest in jobs}.values():
-            for note in check_encoder(dest, args.codec, args.crf)[1]:
-                print(f"note: {note}", file=sys.stderr)
-    except VideoError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return None
+    for dest in {dest.suffix.lower(): dest for _, dest in jobs}.values():
+        for note in check_encoder(dest, args.codec, args.crf)[1]:
+            print(f"note: {note}", file=sys.stderr)
     good, infos, bad = [], {}, []
     for src, dest in jobs:
         try:
@@ -345,45 +350,26 @@ def read_user_hints(args: argparse.Namespace, plan: Plan) -> list | None:
 
 
 def colorize_command(args: argparse.Namespace) -> int:
-    from ..checkpoint import WeightsError
     from ..infer import Colorizer
 
     inputs = args.inputs or [EXAMPLES_BW]
     if (args.hint or args.hints) and any(is_video(i) for i in inputs):
-        print("error: hints are for one photo, not for films", file=sys.stderr)
-        return 2
-    try:
-        videos = plan_videos(inputs, args.output)
-    except PlanError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise PlanError("hints are for one photo, not for films")
+    videos = plan_videos(inputs, args.output)
     plan = _plan([i for i in inputs if not is_video(i)], args, videos=videos)
-    if plan is None:
-        return 2
     infos, bad = {}, []
     if videos:
-        probed = _probe_videos(videos, args)
-        if probed is None:
-            return 2
-        videos, infos, bad = probed
+        videos, infos, bad = _probe_videos(videos, args)
         if not videos and not plan.jobs:  # nothing at all can be done: say why, once per film
             for line in bad:
                 print(f"error: {line}", file=sys.stderr)
             return 2
         for line in bad:
             print(f"skipped: {line}", file=sys.stderr)
-    try:
-        given = read_user_hints(args, plan)
-    except (PlanError, ValueError) as err:  # hints.HintError is a ValueError
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    try:  # weights: registry.resolve (--weights, $COLORIZER_WEIGHTS, the folder's default; with hints, its hints one)
-        model = Colorizer.load(args.weights, device=args.device, precision=args.precision,
-                               render_size=args.render_size, weights_dir=args.weights_dir, backend=args.backend,
-                               hints=given is not None)
-    except WeightsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    given = read_user_hints(args, plan)
+    # weights: registry.resolve (--weights, $COLORIZER_WEIGHTS, the folder's default; with hints, its hints one)
+    model = Colorizer.load(args.weights, device=args.device, precision=args.precision, render_size=args.render_size,
+                           weights_dir=args.weights_dir, backend=args.backend, hints=given is not None)
     what = [f"{len(plan.jobs)} photo(s)"] if plan.jobs else []
     what += [f"{len(videos)} video(s)"] if videos else []
     if given is not None:
@@ -433,18 +419,11 @@ def _run_videos(model, jobs: list[tuple[Path, Path]], infos: dict, args: argpars
 
 def translate_command(args: argparse.Namespace) -> int:
     """`translate`: paired (pix2pix) weights on files and folders, as colorize runs a colorizer."""
-    from ..checkpoint import WeightsError
     from ..translate import Translator, result_name
 
     plan = _plan(args.inputs, args, default_out="translated", namer=result_name)
-    if plan is None:
-        return 2
-    try:  # weights: registry.resolve(PAIRED)
-        model = Translator.load(args.weights, device=args.device, precision=args.precision,
-                                weights_dir=args.weights_dir, render_size=args.render_size)
-    except WeightsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    model = Translator.load(args.weights, device=args.device, precision=args.precision,  # registry.resolve(PAIRED)
+                            weights_dir=args.weights_dir, render_size=args.render_size)
     meta = model.meta
     print(f"Translating {len(plan.jobs)} image(s) with {meta['path']} ({meta.get('generator')} generator, "
           f"{meta.get('direction')}, {model.device}, {model.precision}, render size {model.render_size})")
@@ -480,84 +459,60 @@ def _run_jobs(model, plan: Plan, args: argparse.Namespace, done_word: str = "col
 
 
 def export_onnx_command(args: argparse.Namespace) -> int:
-    from ..checkpoint import WeightsError
+    from ..checkpoint import SaveError
     from ..infer import export_onnx
 
     try:
         model = export_onnx(args.weights, args.dest, color_strength=args.color_strength,
                             base_weights=args.base_weights)
-    except WeightsError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except OSError as err:
-        print(f"error: {args.dest}: cannot be written ({err.strerror or err})", file=sys.stderr)
-        return 2
+        raise SaveError(f"{args.dest}: cannot be written ({err.strerror or err})") from None
     print(f"Wrote {args.dest} from {_model_line(model)}; use it with `colorize --weights {args.dest}`")
     return 0
 
 
 def evaluate_command(args: argparse.Namespace) -> int:
-    from ..checkpoint import WeightsError
-
     if args.video:
         return _evaluate_video(args)
     if args.temporal is not None:
-        print("error: --temporal scores films: add --video", file=sys.stderr)
-        return 2
+        raise PlanError("--temporal scores films: add --video")
     if args.hints is not None:
         return _evaluate_hints(args)
     from ..evaluate import run_evaluation
 
-    try:
-        run_evaluation(data=args.data, weights=args.weights, out_dir=args.out, render_size=args.render_size,
-                       device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir,
-                       fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights,
-                       temperature=args.temperature, saturation=args.saturation)
-    except (WeightsError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    run_evaluation(data=args.data, weights=args.weights, out_dir=args.out, render_size=args.render_size,
+                   device=args.device, precision=args.precision, limit=args.limit, weights_dir=args.weights_dir,
+                   fid=not args.no_fid, color_strength=args.color_strength, base_weights=args.base_weights,
+                   temperature=args.temperature, saturation=args.saturation)
     return 0
 
 
 def _evaluate_hints(args: argparse.Namespace) -> int:
     """`evaluate --hints 0 1 2 5 10`: one hints weights file, the curve of scores against hint counts."""
-    from ..checkpoint import WeightsError
     from ..hints_eval import hints_curve
 
     if args.weights and len(args.weights) > 1:
-        print("error: --hints scores one weights file at a time", file=sys.stderr)
-        return 2
-    try:
-        hints_curve(args.data, args.hints, weights=args.weights[0] if args.weights else None, out_dir=args.out,
-                    weights_dir=args.weights_dir, device=args.device, precision=args.precision, limit=args.limit,
-                    render_size=args.render_size)
-    except (WeightsError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        raise PlanError("--hints scores one weights file at a time")
+    hints_curve(args.data, args.hints, weights=args.weights[0] if args.weights else None, out_dir=args.out,
+                weights_dir=args.weights_dir, device=args.device, precision=args.precision, limit=args.limit,
+                render_size=args.render_size)
     return 0
 
 
 def _evaluate_video(args: argparse.Namespace) -> int:
     """`evaluate --video`: one weights file, one saturation, one color strength; per-frame against smoothing."""
-    from ..checkpoint import WeightsError
-    from ..video import VideoError
     from ..video.evaluate import run_video_evaluation
 
     several = [flag for flag, value in (("--weights", args.weights), ("--color-strength", args.color_strength),
                                         ("--saturation", args.saturation)) if value and len(value) > 1]
     if several:
-        print(f"error: --video scores one value of {', '.join(several)}", file=sys.stderr)
-        return 2
+        raise PlanError(f"--video scores one value of {', '.join(several)}")
     first = (lambda v: v[0] if v else None)  # noqa: E731
-    try:
-        run_video_evaluation(args.data, weights=first(args.weights), out_dir=args.out, temporal=args.temporal,
-                             render_size=args.render_size, device=args.device, precision=args.precision,
-                             limit=args.limit, weights_dir=args.weights_dir, color_strength=first(args.color_strength),
-                             base_weights=args.base_weights, temperature=args.temperature,
-                             saturation=first(args.saturation) or 1.0)
-    except (WeightsError, VideoError, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+    run_video_evaluation(args.data, weights=first(args.weights), out_dir=args.out, temporal=args.temporal,
+                         render_size=args.render_size, device=args.device, precision=args.precision,
+                         limit=args.limit, weights_dir=args.weights_dir, color_strength=first(args.color_strength),
+                         base_weights=args.base_weights, temperature=args.temperature,
+                         saturation=first(args.saturation) or 1.0)
     return 0
 
 
@@ -753,4 +708,4 @@ def main(argv=None) -> int:
 
         return api_key_main(argv[1:])
     args = parser.parse_args(argv)
-    return args.func(args)
+    return run_command(args.func, args)

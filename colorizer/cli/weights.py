@@ -7,19 +7,15 @@ weights file, so that `colorize`, the page and the API only ever choose a file.
 - blend GAN.pt --strength S: stage 2 blended with its stage-1 start, as a file of its own (color strength);
 - average A.pt B.pt --scale S: the mean of several colorizers, as a small file naming them;
 - set FILE --temperature T: a classes head's annealed-mean temperature, written into the file.
+
+Errors go up to cli.run_command, the one error path (one `error:` line, exit 2).
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 HELP = "show weights files, choose the default, and write color strength, averages or temperature into a file"
-
-
-def _fail(err: Exception) -> int:
-    print(f"error: {err}", file=sys.stderr)
-    return 2
 
 
 def show_command(args: argparse.Namespace) -> int:
@@ -29,23 +25,18 @@ def show_command(args: argparse.Namespace) -> int:
 
     folder = weights_folder(args.weights_dir)
     files = [Path(f) for f in args.files] or sorted(folder.glob("*.pt"))
-    try:
-        defaults = {name: task for task, name in read_manifest(folder).items()}
-    except WeightsError as err:
-        return _fail(err)
-    shown = 0
+    defaults = {name: task for task, name in read_manifest(folder).items()}
     for path in files:
         try:
             card = read_card(path)
-        except WeightsError as err:
+        except WeightsError:
             if args.files:
-                return _fail(err)
+                raise
             continue  # not weights of ours: a folder may hold other files
         lines = card.lines()
         if path.parent.resolve() == folder.resolve() and path.name in defaults:
             lines[0] += f"   [default for {defaults[path.name]}]"
         print("\n".join(lines))
-        shown += 1
     if not args.files:
         print(f"\nDefaults in {folder}/ ({MANIFEST} where it names one, else the most trained file):")
         for task in TASKS:
@@ -53,41 +44,29 @@ def show_command(args: argparse.Namespace) -> int:
                 print(f"  {task}: {resolve(task, None, folder)}")
             except WeightsError:
                 print(f"  {task}: none")
-    return 0 if shown or not args.files else 2
+    return 0
 
 
 def default_command(args: argparse.Namespace) -> int:
-    from ..checkpoint import WeightsError
     from ..registry import set_default
 
-    try:
-        task, manifest = set_default(args.file, args.weights_dir)
-    except WeightsError as err:
-        return _fail(err)
+    task, manifest = set_default(args.file, args.weights_dir)
     print(f"{Path(args.file).name} is now the default for {task} ({manifest})")
     return 0
 
 
 def blend_command(args: argparse.Namespace) -> int:
-    from ..checkpoint import SaveError, WeightsError
     from ..infer import blend_weights
 
-    try:
-        out = blend_weights(args.file, args.strength, args.out, base_weights=args.base, weights_dir=args.weights_dir)
-    except (WeightsError, SaveError) as err:
-        return _fail(err)
+    out = blend_weights(args.file, args.strength, args.out, base_weights=args.base, weights_dir=args.weights_dir)
     print(f"Wrote {out}: {args.file} at color strength {args.strength:g}; use it with `colorize --weights {out}`")
     return 0
 
 
 def average_command(args: argparse.Namespace) -> int:
     from ..averaged import average_weights
-    from ..checkpoint import SaveError, WeightsError
 
-    try:
-        out = average_weights(args.members, args.out, args.scale)
-    except (WeightsError, SaveError) as err:
-        return _fail(err)
+    out = average_weights(args.members, args.out, args.scale)
     print(f"Wrote {out}: the mean of {', '.join(str(m) for m in args.members)} x {args.scale:g}; "
           f"use it with `colorize --weights {out}`")
     return 0
@@ -95,15 +74,11 @@ def average_command(args: argparse.Namespace) -> int:
 
 def set_command(args: argparse.Namespace) -> int:
     from ..card import read_card, rewrite
-    from ..checkpoint import SaveError, WeightsError
+    from ..checkpoint import WeightsError
 
-    try:
-        card = read_card(args.file)
-        if card.head != "classes":
-            raise WeightsError(f"{args.file}: predicts ab directly; a temperature is for weights with a classes head")
-        out = rewrite(args.file, args.out, temperature=args.temperature)
-    except (WeightsError, SaveError) as err:
-        return _fail(err)
+    if read_card(args.file).head != "classes":
+        raise WeightsError(f"{args.file}: predicts ab directly; a temperature is for weights with a classes head")
+    out = rewrite(args.file, args.out, temperature=args.temperature)
     print(f"Wrote {out}: temperature {args.temperature:g}")
     return 0
 
