@@ -3,7 +3,6 @@ Hostile photos, hostile hints, clients without a key, a full disk, the schema's 
 Stand-in models throughout: nothing here needs weights to be trained or loaded."""
 from __future__ import annotations
 
-import io
 import struct
 import zlib
 
@@ -145,3 +144,30 @@ def test_hostile_hints_are_422_with_a_clear_message(served, case):
                     headers=auth(key))
     assert r.status_code == 422, r.text
     assert r.json()["detail"].startswith("hints: ") and message in r.json()["detail"]
+
+
+# ---- 4. hints against weights without hint input: refused from what was loaded, no reload ------
+
+def test_hints_on_weights_without_hint_input_are_refused_without_loading_them_again(tmp_path, monkeypatch):
+    from colorizer.serving import model as model_module
+
+    weights = tmp_path / "plain.pt"
+    weights.write_bytes(b"stand-in")  # never read: app_logic.load is counted instead
+    loads = []
+
+    def load(path, color_strength=None, **kwargs):
+        loads.append(path)
+        return EchoModel()
+    monkeypatch.setattr(model_module.app_logic, "load", load)
+    app = create_app(results_dir=tmp_path / "res", open=True, weights=weights)
+    hints = '[{"x": 1, "y": 1, "color": "#c0392b"}]'
+    with TestClient(app) as client:
+        for _ in range(4):
+            r = client.post("/colorize", data={"user_id": "u", "hints": hints},
+                            files={"image": ("p.jpg", small_jpeg(), "image/jpeg")})
+            assert r.status_code == 422 and "plain.pt: these weights take no color hints" in r.json()["detail"]
+        assert client.post("/colorize", data={"user_id": "u"},
+                           files={"image": ("p.jpg", small_jpeg(), "image/jpeg")}).status_code == 200
+        assert client.post("/colorize", data={"user_id": "u", "hints": hints},
+                           files={"image": ("p.jpg", small_jpeg(), "image/jpeg")}).status_code == 422
+    assert loads == [weights]  # loaded once: for colorizing, and to learn it takes no hints

@@ -33,12 +33,19 @@ class ModelHolder:
         self.max_strengths = max_strengths
         self._load_lock = threading.Lock()
         self._hints = None  # the model for photos sent with color hints (with_hints)
+        self._no_hints: dict[Path, str] = {}  # weights found to take no hints -> the refusal, said again
 
     def path(self) -> Path:
         """The weights file to use (infer.resolve_weights), or WeightsError saying what to run."""
         if self._path is None:
             self._path = resolve_weights(self._weights, self._weights_dir)
         return self._path
+
+    def _own_path(self) -> Path | None:
+        try:
+            return self.path()
+        except WeightsError:
+            return None
 
     def _load(self, color_strength: float | None = None):
         return app_logic.load(self.path(), color_strength, device=self.device, weights_dir=self._weights_dir)
@@ -69,12 +76,23 @@ class ModelHolder:
     def with_hints(self):
         """The model for photos sent with color hints: the server's own weights when they take hints,
         else the best hints weights in the folder (loaded once). WeightsError naming the weights and
-        what to train when there are none (or the weights chosen by hand take no hints)."""
+        what to train when there are none (or the weights chosen by hand take no hints). Weights found
+        to take no hints are remembered as such: later requests are refused from that, never by loading
+        them again (each load held the lock for seconds and grew the memory)."""
         with self._load_lock:
             if self._hints is None:
-                path = hints_weights_path(self._weights, self._weights_dir)
-                model = app_logic.load(path, device=self.device, weights_dir=self._weights_dir)
+                path = hints_weights_path(self._weights, self._weights_dir)  # a file name: no loading
+                if path in self._no_hints:
+                    raise WeightsError(self._no_hints[path])
+                if path == self._own_path():  # the server's own weights: loaded once, for both
+                    if self.model is None:
+                        self.model = self._load()
+                        self.error = None
+                    model = self.model
+                else:
+                    model = app_logic.load(path, device=self.device, weights_dir=self._weights_dir)
                 if is_paired(model) or not model.takes_hints:
-                    raise WeightsError(no_hints_message(path))
+                    self._no_hints[path] = no_hints_message(path)
+                    raise WeightsError(self._no_hints[path])
                 self._hints = model
             return self._hints
