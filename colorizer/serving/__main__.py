@@ -17,6 +17,8 @@ FLAGS = {  # flag -> (environment variable, help)
     "--max-running": ("COLORIZER_MAX_RUNNING", "photos colorized at once, per worker (default 1)"),
     "--max-waiting": ("COLORIZER_MAX_WAITING", "requests waiting their turn, per worker; beyond: 503 (default 8)"),
     "--wait-timeout": ("COLORIZER_WAIT_TIMEOUT", "seconds a request may wait before a 503 (default 60)"),
+    "--upload-timeout": ("COLORIZER_UPLOAD_TIMEOUT", "seconds a request's whole upload may take; beyond: 408 "
+                                                     "(default 60)"),
     "--results-per-user": ("COLORIZER_RESULTS_PER_USER", "results kept per user, oldest dropped (default 50)"),
     "--results-per-user-mb": ("COLORIZER_RESULTS_PER_USER_MB", "and their MB (default 500)"),
     "--results-total": ("COLORIZER_RESULTS_TOTAL", "results kept in all (default 5000)"),
@@ -24,6 +26,13 @@ FLAGS = {  # flag -> (environment variable, help)
     "--device": ("COLORIZER_DEVICE", "auto, cpu, cuda, mps (default auto)"),
 }
 assert {var for var, _ in FLAGS.values()} | {"COLORIZER_API_OPEN"} == set(ENV)
+MAX_HEADER_BYTES = 64 * 1024  # a request's line and headers at most; beyond, h11 answers 400 and closes
+
+
+def server_settings() -> dict:
+    """uvicorn's settings beyond host, port and workers: the pure-Python h11 parser whatever else is installed
+    (httptools, when present, would take headers of any size), with its header limit."""
+    return {"http": "h11", "h11_max_incomplete_event_size": MAX_HEADER_BYTES, "timeout_keep_alive": 5}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,13 +53,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.open:
         os.environ["COLORIZER_API_OPEN"] = "1"
     try:  # a bad value or folder is one line here, not a traceback in every worker
-        ResultStore.from_config(ServeConfig.from_env()).prepare()
+        config = ServeConfig.from_env()
+        removed = ResultStore.from_config(config).prepare()
     except (ConfigError, StoreError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if removed:  # said here: the workers' own check at start finds them gone
+        print(f"{config.results_dir}: {removed} leftover files of an interrupted write removed "
+              f"(temp files and unindexed PNGs over an hour old)", file=sys.stderr)
     import uvicorn
 
-    uvicorn.run("colorizer.serving.api:app", host=args.host, port=args.port, workers=args.workers)
+    uvicorn.run("colorizer.serving.api:app", host=args.host, port=args.port, workers=args.workers,
+                **server_settings())
     return 0
 
 

@@ -18,10 +18,12 @@
 Who asks: `Authorization: Bearer KEY` (keys.py); the key decides the user, and another user's
 results answer 404, as if they did not exist. With COLORIZER_API_OPEN=1 (local use) no key is
 asked for and the form's user_id decides, as before keys existed; the server says so at start.
-Errors are JSON {"detail": ...}: 400 unreadable image, 401 missing or unknown key, 403 a form
-user_id that is not the key's, 404 unknown result, 413 too large, 422 missing or bad field,
-503 no usable weights (for /sketch: no classifier or no paired weights) or busy (with Retry-After).
-Settings: config.ServeConfig.
+Errors are JSON {"detail": ...} (ErrorBody; the OpenAPI schema declares each): 400 unreadable image,
+401 missing or unknown key (from the headers, before the body is read: door.py), 403 a form user_id that
+is not the key's, 404 unknown result, 408 an upload slower than the upload timeout, 413 too large (a
+Content-Length over the limit at once), 422 missing or bad field, 503 no usable weights (for /sketch:
+no classifier or no paired weights), busy (with Retry-After) or storage failing, 507 a full disk (faults.py;
+/health says so until the disk is writable again). Settings: config.ServeConfig.
 """
 from __future__ import annotations
 
@@ -34,8 +36,11 @@ from pathlib import Path
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import app_logic as logic
 from ..checkpoint import WeightsError
@@ -45,6 +50,8 @@ from ..limits import (ACCEPTED, MAX_COLOR_STRENGTH, MAX_HINTS, MAX_PIXELS, MAX_R
                       MIN_COLOR_STRENGTH, MIN_RENDER_SIZE)
 from ..sketch_app import SketchModels, sketch_result
 from .config import ServeConfig
+from .door import KEY_HELP, Door
+from .faults import STORAGE_ERRORS, Storage, probe_writes
 from .gate import Busy, Gate
 from .keys import USER_ID, USER_ID_RULE, KeyStore
 from .model import ModelHolder
@@ -53,8 +60,29 @@ from .store import ResultStore, StoreError
 OPEN_NOTE = ("open mode (COLORIZER_API_OPEN=1): no API keys are asked for and the form's user_id decides; "
              "anyone who can reach this server can read and delete anyone's results. For local use only.")
 NO_KEYS_NOTE = "no API keys yet: every request will get 401 until one is made: python -m colorizer api-key add USER"
-KEY_HELP = "send 'Authorization: Bearer KEY' (python -m colorizer api-key add USER makes one)"
-GATED = ("/colorize", "/sketch")  # the POSTs that run a model: they queue at the gate
+FORM_ALLOWANCE = 2**20  # a request's body: the photo (limits.MAX_UPLOAD_BYTES) and this much for the form
+MAX_BODY_BYTES = MAX_UPLOAD_BYTES + FORM_ALLOWANCE
+FORM_LIMITS = {"max_files": 1, "max_fields": 16}  # one photo, a handful of fields: more is refused (400)
+
+
+class ErrorBody(BaseModel):
+    """Every error's body: what went wrong, in words (a 422 of a malformed field: FastAPI's list of them)."""
+
+    detail: str | list[dict]
+
+
+def _declared(*statuses: int) -> dict:
+    words = {400: "the photo cannot be read, or the form is malformed", 401: "missing or unknown API key",
+             403: "a form user_id that is not the key's user", 404: "no such result (or another user's)",
+             408: "the upload did not come within the upload timeout",
+             413: "above the upload or pixel limit (a Content-Length over it: at once)",
+             422: "a missing or invalid field", 503: "no usable weights, busy (Retry-After), or storage failing",
+             507: "the server's disk is full: nothing kept"}
+    return {code: {"model": ErrorBody, "description": words[code]} for code in statuses}
+
+
+PHOTO_ERRORS = _declared(400, 401, 403, 408, 413, 422, 503, 507)
+RESULT_ERRORS = _declared(401, 404, 413, 422, 503, 507)
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -87,6 +115,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
     results = ResultStore.from_config(config)
     keys = KeyStore(config.db_path)
     gate = Gate(config.max_running, config.max_waiting, config.wait_timeout)
+    storage = Storage(config.results_dir, probe_writes(results))
     log = logging.getLogger("uvicorn.error")
 
     @asynccontextmanager
@@ -105,32 +134,49 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
                    f"{config.wait_timeout:g} s wait")
         yield
 
-    app = FastAPI(title="Colorizer", version="1.1", lifespan=lifespan,
+    app = FastAPI(title="Colorizer", version="1.2", lifespan=lifespan, form_limits=FORM_LIMITS,
                   description="Colorize black-and-white photos: POST one as multipart `image` with "
                               "`Authorization: Bearer KEY`.")
     app.state.config, app.state.model, app.state.results, app.state.keys, app.state.gate = (
         config, holder, results, keys, gate)
-    app.state.sketches = sketches
+    app.state.sketches, app.state.storage = sketches, storage
 
-    @app.middleware("http")
-    async def back_pressure(request: Request, call_next):
-        """POST /colorize and /sketch take a place in the queue before the upload is read, or get 503 at once."""
-        if request.method != "POST" or request.url.path not in GATED:
-            return await call_next(request)
-        if not gate.enter():
-            return _busy(gate.full_message(), gate.retry_after())
-        try:
-            return await call_next(request)
-        finally:
-            gate.leave()
+    def storage_answer(err: BaseException, what: str) -> JSONResponse:
+        status, message = storage.failed(err, what)
+        log.error(message)
+        return _error(status, message, {"Retry-After": "60"} if status == 503 else None)
+
+    # the key and the declared size before anything reads the body; the body read bounded by size and time
+    app.add_middleware(Door, who=None if config.open else lambda token: keys.user_of(token), max_body=MAX_BODY_BYTES,
+                       body_timeout=config.upload_timeout,
+                       on_error=lambda err: storage.failed(err, "checking the API key")
+                       if isinstance(err, STORAGE_ERRORS) else None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        """FastAPI says 400 "There was an error parsing the body" for whatever failed while the upload was read:
+        a full temp folder is the server's fault (507), not the client's."""
+        cause = exc.__cause__
+        if exc.status_code == 400 and isinstance(cause, STORAGE_ERRORS):
+            return storage_answer(cause, "reading the upload")
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(sqlite3.Error)
+    @app.exception_handler(StoreError)
+    async def storage_error(request: Request, exc: Exception):
+        """The results folder or database failed (a full disk: 507; else 503), said as such, never a 500."""
+        return storage_answer(exc, f"{request.method} {request.url.path}")
 
     bearer = HTTPBearer(auto_error=False, description="an API key: python -m colorizer api-key add USER")
 
-    def caller(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str | None:
-        """The key's user; None in open mode. 401 for a missing or unknown key."""
+    def caller(request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> str | None:
+        """The key's user, as the door found it (door.py); None in open mode. 401 for a missing or unknown key."""
         if config.open:
             return None
-        user = keys.user_of(credentials.credentials if credentials else None)
+        user = getattr(request.state, "user", None)
+        if user is None:  # not through the door (a path it leaves alone): asked here
+            user = keys.user_of(credentials.credentials if credentials else None)
         if user is None:
             raise HTTPException(401, f"missing or unknown API key: {KEY_HELP}", headers={"WWW-Authenticate": "Bearer"})
         return user
@@ -155,20 +201,25 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
                                f"{MAX_UPLOAD_BYTES / 2**20:.0f} MB upload limit")
         return None
 
-    def keep(user: str, result) -> tuple[str, bool]:
-        """Store a result (logic.PhotoResult or SketchResult) -> (its id, kept); a full disk keeps nothing
-        but the answer still goes out."""
+    def keep(user: str, result) -> tuple[str, bool, str | None]:
+        """Store a result (logic.PhotoResult or SketchResult) -> (its id, kept, why not). A full disk keeps
+        nothing, but the photo made is still answered (X-Result-Kept: false, X-Result-Error saying why), and
+        /health says the disk is full until it is writable again."""
         try:
             item = results.add(user, result.filename, result.width, result.height, result.seconds, result.png)
-            return item.id, item.kept
-        except (OSError, StoreError, sqlite3.Error) as err:  # a full disk: the photo is still answered
-            log.error(f"result for {user} not kept: {err}")
-            return "", False
+        except STORAGE_ERRORS as err:
+            _, message = storage.failed(err, f"result for {user} not kept")
+            log.error(message)
+            return "", False, message
+        storage.ok()
+        return item.id, item.kept, None
 
     @app.get("/health")
     def health():
         out = {"auth": "open" if config.open else "api_key", "queue": gate.snapshot(), "memory": memory_mb(),
-               "pid": os.getpid()}
+               "storage": storage.snapshot(), "pid": os.getpid()}
+        if not out["storage"]["ok"]:  # a full disk: nothing can be kept or uploaded until it is freed
+            return {"status": out["storage"]["status"], "ready": False, "message": out["storage"]["message"], **out}
         try:
             path = holder.path()
         except WeightsError as err:
@@ -184,7 +235,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
                 out.update(color_strength=model.color_strength)
         return out
 
-    @app.post("/colorize", responses={200: {"content": {"image/png": {}}}})
+    @app.post("/colorize", responses={200: {"content": {"image/png": {}}}, **PHOTO_ERRORS})
     def colorize(image: UploadFile = File(..., description=f"the photo: {ACCEPTED}"),
                  user_id: str | None = Form(None, description="open mode: who the result is kept for; "
                                                                "with a key: optional, must be the key's user"),
@@ -219,8 +270,8 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             return _error(422 if color_strength is not None else 503, str(err))
         except WeightsError as err:  # hints asked of a server without hints weights: the request's fault
             return _error(422 if given else 503, str(err))
-        try:
-            with gate.turn() as waited:  # the upload is read only now: at most max_running in memory
+        try:  # the upload is in (a slow one held no place); read into memory only in turn: max_running at once
+            with gate.place(), gate.turn() as waited:
                 data = image.file.read(MAX_UPLOAD_BYTES + 1)
                 result = logic.process_photo(model, data, name, render_size, saturation, max_pixels=MAX_PIXELS,
                                              hints=given)
@@ -235,7 +286,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             if not given:
                 raise
             return _error(422, f"hints: {err}")
-        result_id, kept = keep(user, result)
+        result_id, kept, why = keep(user, result)
         headers = {
             "Content-Disposition": f'inline; filename="{result.filename}"',
             "X-Result-Id": result_id, "X-Result-Kept": str(kept).lower(),
@@ -244,9 +295,11 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             "X-Was-Color": str(result.was_color).lower(), "X-Task": "paired" if result.paired else "colorize",
             "X-Hints": str(len(given or [])),
         }
+        if why:
+            headers["X-Result-Error"] = why.encode("ascii", "replace").decode()[:300]
         return Response(png, media_type="image/png", headers=headers)
 
-    @app.post("/sketch")
+    @app.post("/sketch", responses=PHOTO_ERRORS)
     def sketch(image: UploadFile = File(..., description=f"the drawing (or a photo): {ACCEPTED}"),
                user_id: str | None = Form(None, description="open mode: who the result is kept for; "
                                                              "with a key: optional, must be the key's user"),
@@ -265,7 +318,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
         except WeightsError as err:  # no classifier, no paired weights: the server's, not the request's
             return _error(503, str(err))
         try:
-            with gate.turn() as waited:
+            with gate.place(), gate.turn() as waited:
                 result = sketch_result(classifier, translator, image.file.read(MAX_UPLOAD_BYTES + 1), name,
                                        max_pixels=MAX_PIXELS)
                 png = result.png
@@ -275,19 +328,19 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             return _error(413, str(err))
         except PhotoError as err:
             return _error(400, str(err))
-        result_id, kept = keep(user, result)
-        return {**result.answer(), "result_id": result_id if kept else None, "result_kept": kept,
+        result_id, kept, why = keep(user, result)
+        return {**result.answer(), "result_error": why, "result_id": result_id if kept else None, "result_kept": kept,
                 "result_url": f"/results/{user}/{result_id}" if kept else None, "filename": result.filename,
                 "width": result.width, "height": result.height, "bytes": len(png),
                 "seconds": round(result.seconds, 3), "queue_seconds": round(waited, 3)}
 
-    @app.get("/results/{user_id}")
+    @app.get("/results/{user_id}", responses=RESULT_ERRORS)
     def list_results(user_id: str, user: str | None = Depends(caller)):
         if user is not None and user_id != user:
             return _error(404, f"no results for user {user_id[:128]}")
         return [r.info() for r in results.list(user_id)]
 
-    @app.get("/results/{user_id}/{result_id}", responses={200: {"content": {"image/png": {}}}})
+    @app.get("/results/{user_id}/{result_id}", responses={200: {"content": {"image/png": {}}}, **RESULT_ERRORS})
     def get_result(user_id: str, result_id: str, user: str | None = Depends(caller)):
         found = results.get(user_id, result_id) if user is None or user_id == user else None
         if found is None:
@@ -296,7 +349,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
         return Response(png, media_type="image/png",
                         headers={"Content-Disposition": f'inline; filename="{item.filename}"'})
 
-    @app.delete("/results/{result_id}")
+    @app.delete("/results/{result_id}", responses=RESULT_ERRORS)
     def delete_result(result_id: str, user: str | None = Depends(caller)):
         if not results.delete(user, result_id):
             return _error(404, f"no result {result_id[:64]}" + (f" for user {user}" if user else ""))

@@ -23,6 +23,7 @@ ENV = {
     "COLORIZER_MAX_RUNNING": "max_running",
     "COLORIZER_MAX_WAITING": "max_waiting",
     "COLORIZER_WAIT_TIMEOUT": "wait_timeout",
+    "COLORIZER_UPLOAD_TIMEOUT": "upload_timeout",
     "COLORIZER_RESULTS_PER_USER": "per_user_count",
     "COLORIZER_RESULTS_PER_USER_MB": "per_user_mb",
     "COLORIZER_RESULTS_TOTAL": "total_count",
@@ -43,6 +44,7 @@ class ServeConfig:
     max_running: int = 1  # photos colorized at once, per worker process
     max_waiting: int = 8  # requests queued behind them, per worker; beyond: 503 at once
     wait_timeout: float = 60.0  # seconds a request may wait for its turn before a 503
+    upload_timeout: float = 60.0  # seconds a request's whole body may take to come in before a 408
     per_user_count: int = 50  # results kept per user, oldest dropped first...
     per_user_mb: float = 500.0  # ...and their bytes
     total_count: int = 5000  # results kept in all
@@ -63,7 +65,7 @@ class ServeConfig:
                 raise bad(name, "at least 1")
         if self.max_waiting < 0:
             raise bad("max_waiting", "0 or more")
-        for name in ("wait_timeout", "per_user_mb", "total_mb"):
+        for name in ("wait_timeout", "upload_timeout", "per_user_mb", "total_mb"):
             if not getattr(self, name) > 0:
                 raise bad(name, "above 0")
         object.__setattr__(self, "results_dir", Path(self.results_dir).expanduser().resolve())

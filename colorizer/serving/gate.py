@@ -1,6 +1,6 @@
 """Back-pressure: at most max_running photos colorized at once and max_waiting requests queued
 behind them, per worker process. A request beyond that is refused at once (`enter` is False:
-the API answers 503 with Retry-After before reading the upload); one that waits longer than
+the API answers 503 with Retry-After once its upload is in, before colorizing); one that waits longer than
 wait_timeout for its turn is refused too (Busy), never left hanging.
 """
 from __future__ import annotations
@@ -39,6 +39,17 @@ class Gate:
         """Give back the place `enter` took."""
         with self._cond:
             self._admitted -= 1
+
+    @contextmanager
+    def place(self):
+        """A place (running or waiting) for the block, or Busy at once when the queue is full. The API takes
+        it only once the upload is in: a slow upload holds no place."""
+        if not self.enter():
+            raise Busy(self.full_message(), self.retry_after())
+        try:
+            yield
+        finally:
+            self.leave()
 
     @contextmanager
     def turn(self):

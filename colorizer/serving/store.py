@@ -137,12 +137,7 @@ class ResultStore:
         """Make the folder and the database, check that PNGs can be written there, and remove what
         a crash left behind (temp files, PNGs never indexed, both older than an hour). Returns how
         many files were removed. StoreError, naming the folder, when it cannot be used."""
-        try:
-            self.png_dir.mkdir(parents=True, exist_ok=True)
-            write_atomic(self.png_dir / ".write_check", b"", fsync=True)
-            (self.png_dir / ".write_check").unlink()
-        except OSError as err:
-            raise StoreError(f"{self.png_dir}: results cannot be written there ({err.strerror or err})") from None
+        self.check_writable()
         with connect(self.db_path) as conn:
             known = {r[0] for r in conn.execute("SELECT id FROM results")}
         removed = 0
@@ -156,6 +151,18 @@ class ResultStore:
             except OSError:
                 continue
         return removed
+
+    def check_writable(self) -> None:
+        """A small file written (fsync) and removed in the PNG folder, and the database opened; StoreError naming
+        the folder (its cause, e.g. ENOSPC, chained) when either fails."""
+        try:
+            self.png_dir.mkdir(parents=True, exist_ok=True)
+            write_atomic(self.png_dir / ".write_check", b"\0" * 4096, fsync=True)
+            (self.png_dir / ".write_check").unlink()
+        except OSError as err:
+            raise StoreError(f"{self.png_dir}: results cannot be written there ({err.strerror or err})") from err
+        with connect(self.db_path):
+            pass
 
     def add(self, user_id: str, filename: str, width: int, height: int, seconds: float, png: bytes) -> Result:
         """Store one result and drop the oldest past the limits. A PNG larger than a limit on its
