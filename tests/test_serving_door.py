@@ -164,3 +164,16 @@ def test_python_m_colorizer_serving_runs_uvicorn_with_the_header_limit(tmp_path,
     assert calls[0]["h11_max_incomplete_event_size"] == MAX_HEADER_BYTES and calls[0]["http"] == "h11"
     import os
     assert os.environ["COLORIZER_UPLOAD_TIMEOUT"] == "30"
+
+
+def test_a_multipart_body_cut_short_is_400_saying_so_not_a_missing_field(served):
+    client, key = served
+    whole = (b'--b\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n'
+             b"Content-Type: image/jpeg\r\n\r\n" + small_jpeg() + b"\r\n--b--\r\n")
+    headers = {**auth(key), "Content-Type": "multipart/form-data; boundary=b"}
+    assert client.post("/colorize", content=whole, headers=headers).status_code == 200
+    for cut in (len(whole) - 9, 200, 5):
+        r = client.post("/colorize", content=whole[:cut], headers=headers)
+        assert r.status_code == 400, r.text
+        assert r.json()["detail"] == f"the multipart body ends before its closing boundary (--b--): cut short after " \
+                                     f"{cut} bytes"

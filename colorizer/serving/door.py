@@ -4,7 +4,9 @@
        so a client without a key never gets its upload read, a temp file, a thread or a queue place;
     2. its declared size: a Content-Length above the body limit is 413 at once;
     3. then the body, read as the route asks for it, bounded by size (413 when it grows past the limit
-       without a Content-Length) and by time (408 when the whole of it has not come within the timeout).
+       without a Content-Length) and by time (408 when the whole of it has not come within the timeout);
+       a multipart body that ends without its closing boundary is 400 (cut short), not a "Field required"
+       422 about the file that was cut.
 
 The key's user is left in the request's state (`request.state.user`) for the routes. Public paths
 (/health, the docs) pass as they are. Answers are JSON {"detail": ...}, as everywhere in the API.
@@ -18,7 +20,7 @@ from typing import Callable
 import anyio
 import anyio.to_thread
 from starlette.datastructures import Headers
-from starlette.exceptions import HTTPException
+from fastapi import HTTPException  # FastAPI passes its own on from the body read; others become a 400
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 PUBLIC = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
@@ -40,6 +42,18 @@ async def send_json(send: Send, status: int, body: dict, headers: dict | None = 
     raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": data})
+
+
+TAIL_BYTES = 4096  # the close delimiter is looked for in the body's last bytes (an epilogue after it: at most this)
+
+
+def multipart_close(headers: Headers) -> bytes | None:
+    """The close delimiter (--BOUNDARY--) a multipart/form-data body must hold at its end, else None."""
+    from python_multipart.multipart import parse_options_header
+
+    kind, options = parse_options_header(headers.get("content-type", ""))
+    boundary = options.get(b"boundary")
+    return b"--" + boundary + b"--" if kind == b"multipart/form-data" and boundary else None
 
 
 def _size(n: int) -> str:
@@ -80,15 +94,16 @@ class Door:
         if declared is not None and declared.isdigit() and int(declared) > self.max_body:
             return await send_json(send, 413, {"detail": too_large_message(int(declared), self.max_body)},
                                    {"Connection": "close"})
-        await self.app(scope, self._bounded(receive), send)
+        await self.app(scope, self._bounded(receive, multipart_close(headers)), send)
 
-    def _bounded(self, receive: Receive) -> Receive:
-        """receive, refusing a body past max_body (413) or one still coming body_timeout after the first read
-        (408); raised as HTTPException, which FastAPI's body parsing passes on to the exception handlers."""
-        read, deadline, done = 0, None, False
+    def _bounded(self, receive: Receive, close: bytes | None) -> Receive:
+        """receive, refusing a body past max_body (413), one still coming body_timeout after the first read
+        (408), or a multipart body without its close delimiter (400); raised as HTTPException, which FastAPI's
+        body parsing passes on to the exception handlers."""
+        read, deadline, done, tail = 0, None, False, b""
 
         async def bounded() -> Message:
-            nonlocal read, deadline, done
+            nonlocal read, deadline, done, tail
             if done:  # the body is in: what follows is a disconnect, however long it takes
                 return await receive()
             if deadline is None:
@@ -100,10 +115,16 @@ class Door:
                 raise HTTPException(408, f"the request body did not come within {self.body_timeout:g} s "
                                          f"({read} bytes read)", headers={"Connection": "close"}) from None
             if message["type"] == "http.request":
-                read += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                read += len(chunk)
                 if read > self.max_body:
                     raise HTTPException(413, too_large_message(None, self.max_body), headers={"Connection": "close"})
                 done = not message.get("more_body", False)
+                if close is not None:
+                    tail = (tail + chunk)[-(len(close) + TAIL_BYTES):]
+                    if done and read and close not in tail:
+                        raise HTTPException(400, f"the multipart body ends before its closing boundary "
+                                                 f"({close.decode('latin-1')[:80]}): cut short after {read} bytes")
             return message
 
         return bounded
