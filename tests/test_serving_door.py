@@ -159,7 +159,7 @@ def test_python_m_colorizer_serving_runs_uvicorn_with_the_header_limit(tmp_path,
     calls = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     for var in ("COLORIZER_RESULTS_DIR", "COLORIZER_UPLOAD_TIMEOUT"):
-        monkeypatch.delenv(var, raising=False)
+        monkeypatch.setenv(var, "1")  # main() sets them from its flags: put back after
     assert main(["--results-dir", str(tmp_path / "res"), "--upload-timeout", "30"]) == 0
     assert calls[0]["h11_max_incomplete_event_size"] == MAX_HEADER_BYTES and calls[0]["http"] == "h11"
     import os

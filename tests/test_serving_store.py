@@ -143,3 +143,21 @@ def test_two_processes_share_one_folder(tmp_path):
     ids = sorted(f"{r.id}.png" for u in counts for r in store.list(u))
     assert pngs(tmp_path) == ids
     assert all(store.get(u, r.id)[1] == bytes(r.bytes) for u in counts for r in store.list(u))
+
+
+def test_python_m_colorizer_serving_says_which_leftovers_it_removed(tmp_path, monkeypatch, capsys):
+    """Its start check removes them before any worker starts: the line is said there, or never."""
+    import uvicorn
+
+    from colorizer.serving.__main__ import main
+
+    store = ResultStore(tmp_path / "res")
+    store.prepare()
+    old = time.time() - 2 * store_module.STALE_SECONDS
+    (tmp_path / "res" / "png" / ".x.png.1.tmp").write_bytes(b"half")
+    os.utime(tmp_path / "res" / "png" / ".x.png.1.tmp", (old, old))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: None)
+    monkeypatch.setenv("COLORIZER_RESULTS_DIR", "unset-by-the-flag")  # main() sets it: put back after
+    assert main(["--results-dir", str(tmp_path / "res")]) == 0
+    err = capsys.readouterr().err
+    assert "1 leftover files of an interrupted write removed (temp files and unindexed PNGs over an hour old)" in err
