@@ -26,7 +26,7 @@ FLAGS = {  # flag -> (environment variable, help)
     "--device": ("COLORIZER_DEVICE", "auto, cpu, cuda, mps (default auto)"),
 }
 assert {var for var, _ in FLAGS.values()} | {"COLORIZER_API_OPEN"} == set(ENV)
-MAX_HEADER_BYTES = 64 * 1024  # a request's line and headers at most; beyond, h11 answers 400 and closes
+MAX_HEADER_BYTES = 64 * 1024  # a request's line and headers unparsed at most (h11); beyond: 400, closed
 
 
 def server_settings() -> dict:
