@@ -14,6 +14,7 @@ from colorizer import images
 from colorizer.images import PhotoError, read_photo
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
+from test_cli import tiny_weights  # noqa: F401 - the fixture
 from test_serving_auth import small_jpeg
 
 
@@ -174,3 +175,19 @@ def test_hints_on_weights_without_hint_input_are_refused_without_loading_them_ag
         assert client.post("/colorize", data={"user_id": "u", "hints": hints},
                            files={"image": ("p.jpg", small_jpeg(), "image/jpeg")}).status_code == 422
     assert loads == [weights]  # loaded once: for colorizing, and to learn it takes no hints
+
+
+def test_the_command_line_skips_a_chunk_bomb_with_one_line_and_goes_on(tmp_path, tiny_weights, capsys):  # noqa: F811
+    from colorizer.cli import main
+    from conftest import random_color_image
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    random_color_image(32, 24).save(folder / "still.jpg")
+    (folder / "bomb.png").write_bytes(png_with(BOMB_CHUNKS["iCCP"], True))
+    out = tmp_path / "out"
+    assert main(["colorize", str(folder), "-o", str(out), "--weights", str(tiny_weights), "--backend", "torch",
+                 "--precision", "fp32", "--render-size", "64"]) == 0
+    captured = capsys.readouterr()
+    assert f"{folder / 'bomb.png'}: not a readable photo (a compressed metadata chunk inflates" in captured.err
+    assert f"Wrote 1 colorized photo(s) to {out}; 1 skipped" in captured.out

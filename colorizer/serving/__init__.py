@@ -2,6 +2,8 @@
 
     config.py  ServeConfig: every setting of the service, from flags or the environment
     api.py     the FastAPI app: routes, who is asking, errors
+    door.py    before the body: the API key (401), the declared size (413); the body read bounded (413, 408)
+    faults.py  a full disk said as 507 and on /health until it is writable again
     model.py   the colorizer, loaded once, at the color strengths asked for
     gate.py    back-pressure: at most N photos colorizing and M waiting, 503 beyond
     store.py   results that last: a SQLite index (WAL) and PNG files, limits per user and in total

@@ -1,7 +1,7 @@
 """HTTP API: `uvicorn colorizer.serving.api:app --port 8000` (or `python -m colorizer.serving`).
 
-    GET    /health                   -> {"status": "ok" | "no_weights" | "weights_error", "ready", "auth",
-                                         "queue": {...}, "memory": {...}, ...}
+    GET    /health                   -> {"status": "ok" | "no_weights" | "weights_error" | "disk_full", "ready", "auth",
+                                         "queue": {...}, "memory": {...}, "storage": {...}, ...}
     POST   /colorize                 multipart: image (file); optional render_size (int), saturation (float),
                                      color_strength (0..1), hints (JSON: [{"x", "y", "color": "#rrggbb"}],
                                      with hints weights), user_id (open mode: required) -> image/png
