@@ -177,3 +177,41 @@ def test_a_multipart_body_cut_short_is_400_saying_so_not_a_missing_field(served)
         assert r.status_code == 400, r.text
         assert r.json()["detail"] == f"the multipart body ends before its closing boundary (--b--): cut short after " \
                                      f"{cut} bytes"
+
+
+def test_clients_trickling_their_headers_block_no_one(tmp_path):
+    """Another slow client: headers a byte at a time (uvicorn holds each as a connection, no thread, no place)."""
+    import socket
+    import threading
+    import time
+
+    import httpx
+
+    app = create_app(results_dir=tmp_path / "res", max_running=1, max_waiting=1)
+    model = EchoModel()
+    app.state.model.get = lambda color_strength=None: model
+    key = KeyStore(app.state.config.db_path).add("alice")
+    stop = threading.Event()
+
+    def slow_headers(port: int):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+            for byte in b"POST /colorize HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 1000:
+                if stop.wait(0.05):
+                    return
+                sock.sendall(bytes([byte]))
+
+    with LiveServer(app) as live, httpx.Client(base_url=live.url, timeout=10) as http:
+        threads = [threading.Thread(target=slow_headers, args=(live.port,), daemon=True) for _ in range(20)]
+        for t in threads:
+            t.start()
+        time.sleep(0.5)
+        try:
+            for _ in range(3):
+                t0 = time.monotonic()
+                r = http.post("/colorize", files={"image": ("p.jpg", small_jpeg(), "image/jpeg")}, headers=auth(key))
+                assert r.status_code == 200 and time.monotonic() - t0 < 2
+            assert http.get("/health").json()["queue"]["waiting"] == 0
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(5)
