@@ -6,7 +6,7 @@ best in $COLORIZER_WEIGHTS_DIR, default weights/); the others in that folder can
 translation (pix2pix) weights among them: those show each upload beside its translation. Short films
 (limits.py caps their length and size) are colorized whole and shown as a video to play and download.
 Two tabs: "Photos" (all of the above, with the sidebar's settings) and "Sketch" (a drawing uploaded or
-drawn -> is it jewelry, its type, and the drawing as a color photo: colorizer/sketch_app.py).
+drawn -> is it jewelry, its type, and the drawing as a color photo: colorizer/paired/sketch_app.py).
 """
 from __future__ import annotations
 
@@ -19,13 +19,14 @@ from PIL import Image
 from streamlit_drawable_canvas import st_canvas
 from streamlit_image_coordinates import streamlit_image_coordinates
 
-from colorizer import app_hints, app_logic as logic
+from colorizer import app_logic as logic
+from colorizer.hints import page as hint_page
 from colorizer.compare_view import slider_html
 from colorizer.checkpoint import WeightsError
 from colorizer.images import PhotoError
 from colorizer.infer import WEIGHTS_DIR_ENV, default_render_size, no_weights_message, weights_folder
 from colorizer.limits import ACCEPTED, ACCEPTED_VIDEO, DEFAULT_TEMPORAL, MAX_TEMPORAL, UPLOAD_TYPES, VIDEO_UPLOAD_TYPES
-from colorizer.sketch_app import SketchModels
+from colorizer.paired.sketch_app import SketchModels
 from colorizer.video import VideoError
 
 st.set_page_config(page_title="Colorizer", page_icon="🎨", layout="wide")
@@ -216,7 +217,7 @@ with photos_tab:
 
 
     def show_hints(up, outcome: logic.PhotoResult) -> None:
-        """Color hints for one photo, with the hints weights (app_hints.hints_weights): click the photo to put
+        """Color hints for one photo, with the hints weights (hint_page.hints_weights): click the photo to put
         a hint in the current color, pick a color from the palette (the model's own near the last hint, then
         common ones) or the picker to change the last one; undo, clear, download. The result follows each."""
         if not st.toggle("Color hints: click where you know the color", key=f"hints-on-{up.file_id}",
@@ -227,8 +228,8 @@ with photos_tab:
         state = st.session_state.setdefault(f"hints-{up.file_id}", {"hints": [], "color": None, "seen": set()})
         size = outcome.gray.size
 
-        def fresh(key: str) -> app_hints.Click | None:  # a click not handled yet (the components keep their last)
-            click = app_hints.Click.from_component(st.session_state.get(key))
+        def fresh(key: str) -> hint_page.Click | None:  # a click not handled yet (the components keep their last)
+            click = hint_page.Click.from_component(st.session_state.get(key))
             if click is None or (key, click.at) in state["seen"]:
                 return None
             state["seen"].add((key, click.at))
@@ -245,34 +246,34 @@ with photos_tab:
         photo_key, swatch_key = f"hint-photo-{up.file_id}", f"hint-swatch-{up.file_id}"
         click = fresh(photo_key)
         if click is not None:  # the palette follows the click: the model's colors there first
-            state["palette"] = app_hints.palette(result(), click.on(size))
+            state["palette"] = hint_page.palette(result(), click.on(size))
             color = state["color"] or state["palette"][0]  # until a color is picked: the model's own there
-            state["hints"] = app_hints.add_hint(state["hints"], click, size, color)
-        colors = state.get("palette") or app_hints.palette()
+            state["hints"] = hint_page.add_hint(state["hints"], click, size, color)
+        colors = state.get("palette") or hint_page.palette()
         swatch = fresh(swatch_key)
-        if swatch is not None and app_hints.swatch_at(swatch, colors):
-            state["color"] = app_hints.swatch_at(swatch, colors)
-            state["hints"] = app_hints.recolor_last(state["hints"], state["color"])
+        if swatch is not None and hint_page.swatch_at(swatch, colors):
+            state["color"] = hint_page.swatch_at(swatch, colors)
+            state["hints"] = hint_page.recolor_last(state["hints"], state["color"])
         given, shown_color = state["hints"], state["color"] or (state["hints"][-1].hex if state["hints"] else None)
         colored = result()
 
         left, right = st.columns([3, 1])
         with left:
             shown = logic.preview(colored)
-            streamlit_image_coordinates(app_hints.with_dots(shown, app_hints.scaled(given, size, shown.size)),
+            streamlit_image_coordinates(hint_page.with_dots(shown, hint_page.scaled(given, size, shown.size)),
                                         key=photo_key, width="stretch", image_format="JPEG", jpeg_quality=92,
                                         cursor="crosshair")
             st.caption(f"{len(given)} hint(s) · with {hints_info.path.name}")
         with right:
             st.caption("Palette: the model's colors near your last click, then common ones")
-            streamlit_image_coordinates(app_hints.palette_image(colors, chosen=shown_color), key=swatch_key,
+            streamlit_image_coordinates(hint_page.palette_image(colors, chosen=shown_color), key=swatch_key,
                                         width="stretch", cursor="pointer")  # rows of squares, as wide as the column
 
             def picked() -> None:
                 state["color"] = st.session_state[f"hint-picker-{up.file_id}"]
-                state["hints"] = app_hints.recolor_last(state["hints"], state["color"])
+                state["hints"] = hint_page.recolor_last(state["hints"], state["color"])
 
-            st.color_picker("Color", value=shown_color or app_hints.DEFAULT_COLOR, key=f"hint-picker-{up.file_id}",
+            st.color_picker("Color", value=shown_color or hint_page.DEFAULT_COLOR, key=f"hint-picker-{up.file_id}",
                             on_change=picked)
             undo, clear = st.columns(2)
             undo.button("Undo", key=f"hint-undo-{up.file_id}", disabled=not given, width="stretch",
@@ -281,12 +282,12 @@ with photos_tab:
                          on_click=lambda: state.update(hints=[]))
             st.download_button("Download PNG", data=logic.png_bytes(colored), file_name=outcome.filename,
                                mime="image/png", key=f"hint-png-{up.file_id}", on_click="ignore")
-            st.download_button("Hints as JSON", data=json.dumps(app_hints.as_json(given), indent=1),
+            st.download_button("Hints as JSON", data=json.dumps(hint_page.as_json(given), indent=1),
                                file_name=f"{Path(outcome.filename).stem}_hints.json", mime="application/json",
                                key=f"hint-json-{up.file_id}", on_click="ignore", help="for `colorize --hints FILE`")
 
 
-    hints_info = None if paired else app_hints.hints_weights(info, choices)
+    hints_info = None if paired else hint_page.hints_weights(info, choices)
     zip_slot = st.container()
     previous = st.session_state.get("results", {})
     results: dict = {}  # only what is on the page now, so memory does not grow

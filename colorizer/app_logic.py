@@ -26,8 +26,8 @@ from .infer import WEIGHTS_ENV, gray_baseline, head_of, resolve_weights, weights
 from .limits import (DEFAULT_TEMPORAL, MAX_PAGE_VIDEO_BYTES, MAX_PAGE_VIDEO_PIXELS, MAX_PAGE_VIDEO_SECONDS, MAX_PIXELS,
                      MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, VIDEO_EXTENSIONS, result_name,
                      video_result_name)
-from .translate import is_paired, load_model
-from .translate import result_name as translated_name
+from .paired.translate import is_paired, load_model
+from .paired.translate import result_name as translated_name
 
 RENDER_SIZES = (128, 192, 256, 384, 512)
 PREVIEW_SIDE = 1600  # long side of the images shown on the page (downloads keep full size)

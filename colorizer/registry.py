@@ -60,7 +60,7 @@ register(Task(COLORIZE, "colorize", "infer:Colorizer", env=True,
 register(Task(HINTS, "colorize", "infer:Colorizer", env=True,
               missing="No color hints weights in {folder}/ (hints need weights trained with them): train them "
                       "with `python pretrain.py --task hints --init WEIGHTS`, or pass --weights PATH."))
-register(Task(PAIRED, "translate", "translate:Translator",
+register(Task(PAIRED, "translate", "paired.translate:Translator",
               missing="No paired translation weights found in {folder}/. Train them with `python train_gan.py "
                       "--task paired --data PAIRS` (pairs from photos: `python -m colorizer make-sketches`), or "
                       "pass --weights PATH."))

@@ -170,34 +170,30 @@ def test_damaged_weights_503(tmp_path):
         assert h["status"] == "weights_error" and h["ready"] is False and "bad.pt" in h["message"]
 
 
-def test_color_strength_field(tmp_path):
+def test_color_strength_is_a_property_of_the_weights_file(tmp_path):
+    """The API takes no color strength: stage-2 weights serve at their default one (with the start found
+    beside them), and another strength is a file of its own (`weights blend`), served like any weights."""
+    from colorizer.infer import blend_weights
     from test_infer import tiny_pair
 
     stage1, stage2 = tiny_pair(tmp_path / "pair")
     photo = BW_PHOTO.read_bytes()
     with TestClient(open_app(tmp_path, weights=stage1)) as c:
         as_stage1 = post(c, photo, render_size=64)
-        refused = post(c, photo, render_size=64, color_strength=0.5)
-        assert refused.status_code == 422
-        assert "color strength 0.5 needs stage-2 weights" in refused.json()["detail"]
     with TestClient(open_app(tmp_path, weights=stage2)) as c:
-        assert "color_strength" in c.get("/openapi.json").text
+        assert "color_strength" not in c.get("/openapi.json").text
         plain = post(c, photo, render_size=64)  # the default strength
-        zero = post(c, photo, render_size=64, color_strength=0)
-        half = post(c, photo, render_size=64, color_strength=0.5)
-        one = post(c, photo, render_size=64, color_strength=1)
-        default = post(c, photo, render_size=64, color_strength=DEFAULT_COLOR_STRENGTH)
-        assert {r.status_code for r in (as_stage1, plain, zero, half, one, default)} == {200}
-        assert zero.content == as_stage1.content and default.content == plain.content
-        assert len({zero.content, half.content, one.content}) == 3
         assert c.get("/health").json()["color_strength"] == DEFAULT_COLOR_STRENGTH
-        assert post(c, photo, color_strength=1.5).status_code == 422
+    zero = blend_weights(stage2, 0.0, tmp_path / "s0.pt")
+    with TestClient(open_app(tmp_path, weights=zero)) as c:
+        as_zero = post(c, photo, render_size=64)
+        assert c.get("/health").json()["color_strength"] == 0.0
+    assert {r.status_code for r in (as_stage1, plain, as_zero)} == {200}
+    assert as_zero.content == as_stage1.content and plain.content != as_stage1.content
     alone = tmp_path / "alone"
     alone.mkdir()
     (alone / stage2.name).write_bytes(stage2.read_bytes())
     with TestClient(open_app(tmp_path, weights=alone / stage2.name, weights_dir=tmp_path / "empty")) as c:
-        r = post(c, photo, render_size=64, color_strength=0.5)
-        assert r.status_code == 422 and "stage1.pt" in r.json()["detail"] and "not found in" in r.json()["detail"]
         assert post(c, photo, render_size=64).status_code == 200  # the default needs no partner
 
 

@@ -265,7 +265,7 @@ def test_a_hint_clicked_in_the_browser_turns_its_region_red(browser, tmp_path):
 
     import numpy as np
 
-    from colorizer import app_hints
+    from colorizer.hints import page as app_hints
     from colorizer.metrics import lab_ab
 
     hinted = _shipped_hints_weights()

@@ -172,7 +172,7 @@ def test_truth_hints_are_seeded_and_hold_the_photos_colors():
 
 
 def test_hints_curve_scores_each_count(tmp_path, photo_dir):
-    from colorizer.hints_eval import hints_curve
+    from colorizer.hints.evaluate import hints_curve
 
     cfg = _cfg(tmp_path, photo_dir, max_steps=2)
     train(cfg, progress=False, log=lambda s: None)

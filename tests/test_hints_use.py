@@ -132,10 +132,10 @@ def test_evaluate_hints_writes_the_curve(folders, tmp_path, capsys):
     assert code == 2 and "take no color hints" in err
 
 
-# ---- the page's hints (colorizer/app_hints.py; the browser test clicks them for real) ----------
+# ---- the page's hints (colorizer/hints/page.py; the browser test clicks them for real) ----------
 
 def test_page_clicks_become_hints_in_the_photos_pixels_and_the_palette_offers_the_models_colors():
-    from colorizer import app_hints
+    from colorizer.hints import page as app_hints
 
     click = app_hints.Click.from_component({"x": 50, "y": 25, "width": 200, "height": 100, "unix_time": 7})
     assert app_hints.Click.from_component(None) is None and click.at == 7

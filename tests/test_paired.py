@@ -13,13 +13,13 @@ from colorizer.checkpoint import load_weights
 from colorizer.cli import main as cli_main
 from colorizer.data import DataError
 from colorizer.models import UNet, build_paired_generator, unet_depth
-from colorizer.pairs import PairDataset, scan_pairs
-from colorizer.sketches import make_sketches
+from colorizer.paired.data import PairDataset, scan_pairs
+from colorizer.paired.sketches import make_sketches
 from colorizer.training import TrainConfig, Trainer
 from colorizer.training.callbacks import GANBalance
 from colorizer.training.parsers import config_from_args, gan_main, gan_parser, pretrain_parser
 from colorizer.training.tasks import Paired
-from colorizer.translate import Translator
+from colorizer.paired.translate import Translator
 
 from conftest import EXAMPLES_COLOR
 

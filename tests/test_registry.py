@@ -91,7 +91,7 @@ def test_the_card_reads_old_and_new_files(tmp_path):
 def test_each_task_loads_its_own_predictor(tmp_path):
     from colorizer import registry
     from colorizer.infer import Colorizer
-    from colorizer.translate import Translator
+    from colorizer.paired.translate import Translator
 
     assert set(TASKS) >= {COLORIZE, HINTS, PAIRED, CLASSIFY}
     assert isinstance(registry.load(tiny_weights(tmp_path), device="cpu"), Colorizer)

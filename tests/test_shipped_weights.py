@@ -59,8 +59,8 @@ def test_shipped_hints_weights_are_found_for_hints_only_and_follow_a_hint(monkey
 
 @pytest.mark.skipif(not (WEIGHTS / "sketch2jewelry.pt").is_file(), reason="no shipped jewelry paired weights in this checkout")
 def test_shipped_jewelry_paired_weights_are_the_sketch_apps_and_color_a_drawn_ring():
-    from colorizer.sketch_app import SketchModels
-    from colorizer.translate import Translator
+    from colorizer.paired.sketch_app import SketchModels
+    from colorizer.paired.translate import Translator
     from test_classify import drawn_ring
 
     meta = read_meta(WEIGHTS / "sketch2jewelry.pt")

@@ -15,7 +15,7 @@ from colorizer.classify import CLASSES
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
 from colorizer.registry import set_default
-from colorizer.sketch_app import PAIRED_NAME, SketchModels
+from colorizer.paired.sketch_app import PAIRED_NAME, SketchModels
 from conftest import ROOT
 from test_app import huge_png, media, run_app, served  # noqa: F401 (media: a fixture)
 from test_classify import drawn_ring

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from colorizer.app_hints import with_dots
+from colorizer.hints.page import with_dots
 from colorizer.hints import check_hints, parse_hint
 from colorizer.images import open_photo
 from colorizer.infer import Colorizer

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from colorizer.classify.data import jewelry_samples, split
 from colorizer.images import PhotoError, open_photo
-from colorizer.sketches import METHODS, make_pair
+from colorizer.paired.sketches import METHODS, make_pair
 
 
 def write_pairs(jewelry: Path, out: Path, size: int = 144, method: str = "canny", sigma: float = 2.5,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from colorizer.images import list_photos, open_photo
 from colorizer.sheets import make_grid, thumb
-from colorizer.translate import Translator
+from colorizer.paired.translate import Translator
 
 
 def pick(files: list[Path], per_prefix: int | None, limit: int | None) -> list[Path]:

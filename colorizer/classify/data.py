@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from ..images import list_photos, open_photo
-from ..sketches import METHODS, sketch
+from ..paired.sketches import METHODS, sketch
 from . import CLASSES, JEWELRY_FOLDERS, NOT_JEWELRY
 
 # ImageNet classes that are jewelry or nearly (necklace, chain, digital watch, stopwatch, bolo tie,

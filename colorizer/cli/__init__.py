@@ -419,7 +419,7 @@ def _run_videos(model, jobs: list[tuple[Path, Path]], infos: dict, args: argpars
 
 def translate_command(args: argparse.Namespace) -> int:
     """`translate`: paired (pix2pix) weights on files and folders, as colorize runs a colorizer."""
-    from ..translate import Translator, result_name
+    from ..paired.translate import Translator, result_name
 
     plan = _plan(args.inputs, args, default_out="translated", namer=result_name)
     model = Translator.load(args.weights, device=args.device, precision=args.precision,  # registry.resolve(PAIRED)
@@ -489,7 +489,7 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def _evaluate_hints(args: argparse.Namespace) -> int:
     """`evaluate --hints 0 1 2 5 10`: one hints weights file, the curve of scores against hint counts."""
-    from ..hints_eval import hints_curve
+    from ..hints.evaluate import hints_curve
 
     if args.weights and len(args.weights) > 1:
         raise PlanError("--hints scores one weights file at a time")
@@ -696,7 +696,7 @@ def main(argv=None) -> int:
 
         return classify_main(argv[1:])
     if argv and argv[0] == "make-sketches":
-        from ..sketches import main as sketches_main
+        from ..paired.sketches import main as sketches_main
 
         return sketches_main(argv[1:])
     if argv and argv[0] == "pretrain":

@@ -4,7 +4,7 @@
     api.py     the FastAPI app: routes, who is asking, errors
     door.py    before the body: the API key (401), the declared size (413); the body read bounded (413, 408)
     faults.py  a full disk said as 507 and on /health until it is writable again
-    model.py   the colorizer, loaded once, at the color strengths asked for
+    model.py   the colorizer (or paired weights), loaded once
     gate.py    back-pressure: at most N photos colorizing and M waiting, 503 beyond
     store.py   results that last: a SQLite index (WAL) and PNG files, limits per user and in total
     keys.py    API keys: made and revoked on the command line, only their hashes stored

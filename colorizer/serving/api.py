@@ -3,8 +3,8 @@
     GET    /health                   -> {"status": "ok" | "no_weights" | "weights_error" | "disk_full", "ready", "auth",
                                          "queue": {...}, "memory": {...}, "storage": {...}, ...}
     POST   /colorize                 multipart: image (file); optional render_size (int), saturation (float),
-                                     color_strength (0..1), hints (JSON: [{"x", "y", "color": "#rrggbb"}],
-                                     with hints weights), user_id (open mode: required) -> image/png
+                                     hints (JSON: [{"x", "y", "color": "#rrggbb"}], with hints weights),
+                                     user_id (open mode: required) -> image/png
                                      (with paired translation weights: the image translated, e.g.
                                      sketch -> photo; render_size and saturation are ignored)
     POST   /sketch                   multipart: image (a drawing), user_id as above -> {"is_jewelry", "type",
@@ -45,10 +45,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import app_logic as logic
 from ..checkpoint import WeightsError
 from ..images import PhotoError, PhotoTooLarge
-from ..infer import ColorStrengthError
-from ..limits import (ACCEPTED, MAX_COLOR_STRENGTH, MAX_HINTS, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES,
-                      MIN_COLOR_STRENGTH, MIN_RENDER_SIZE)
-from ..sketch_app import SketchModels, sketch_result
+from ..limits import ACCEPTED, MAX_HINTS, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE
+from ..paired.sketch_app import SketchModels, sketch_result
 from .config import ServeConfig
 from .door import KEY_HELP, Door
 from .faults import STORAGE_ERRORS, Storage, probe_writes
@@ -242,10 +240,6 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
                  userID: str | None = Form(None, description="the same as user_id (older clients)"),  # noqa: N803
                  render_size: int | None = Form(None, ge=MIN_RENDER_SIZE, le=MAX_RENDER_SIZE),
                  saturation: float = Form(1.0, ge=0.0, le=3.0),
-                 color_strength: float | None = Form(
-                     None, ge=MIN_COLOR_STRENGTH, le=MAX_COLOR_STRENGTH,
-                     description="1: stage-2 weights as trained, 0: the stage-1 weights they started from, "
-                                 "between: a blend (default: limits.DEFAULT_COLOR_STRENGTH where it can be had)"),
                  hints: str | None = Form(None, description='color hints, JSON: [{"x": 120, "y": 80, "color": '
                                                             '"#c0392b"}, ...] in the photo\'s pixels, at most '
                                                             f'{MAX_HINTS}; run by the hints weights in the folder'),
@@ -265,9 +259,7 @@ def create_app(config: ServeConfig | None = None, **overrides) -> FastAPI:
             except ValueError as err:  # hints.HintError
                 return _error(422, str(err))
         try:
-            model = holder.with_hints() if given else holder.get(color_strength)
-        except ColorStrengthError as err:  # asked for: a bad field; by default: the weights' fault
-            return _error(422 if color_strength is not None else 503, str(err))
+            model = holder.with_hints() if given else holder.get()
         except WeightsError as err:  # hints asked of a server without hints weights: the request's fault
             return _error(422 if given else 503, str(err))
         try:  # the upload is in (a slow one held no place); read into memory only in turn: max_running at once

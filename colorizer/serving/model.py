@@ -1,4 +1,5 @@
-"""The model a server uses: loaded once, lazily; other color strengths when asked for.
+"""The model a server uses: loaded once, lazily (color strength, averages and temperatures are properties of
+the weights file: `python -m colorizer weights`).
 
 Either kind, as the weights' metadata says (app_logic.load): a colorizer (onnxruntime on the CPU,
 torch on a GPU; an onnxruntime session runs calls from several threads at once) or paired
@@ -7,30 +8,26 @@ translation weights (translate.Translator, torch). The same POST serves both.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from pathlib import Path
 
 from .. import app_logic
 from ..checkpoint import WeightsError
-from ..infer import ColorStrengthError, hints_weights_path, no_hints_message, resolve_weights
-from ..translate import is_paired
+from ..infer import hints_weights_path, no_hints_message, resolve_weights
+from ..paired.translate import is_paired
 
 
 class ModelHolder:
     """The model, loaded once, lazily; the weights path is found again until there is one.
-    Other color strengths than the default are loaded when asked for, the last few kept.
     How many photos run at once is the Gate's business (gate.py), not this class's."""
 
     def __init__(self, weights: str | Path | None = None, weights_dir: str | Path | None = None,
-                 device: str = "auto", max_strengths: int = 2):
+                 device: str = "auto"):
         self._weights = Path(weights) if weights else None
         self._weights_dir = Path(weights_dir) if weights_dir else None
         self.device = device
-        self.model = None  # a Colorizer at the default color strength, or a Translator
+        self.model = None  # a Colorizer or a Translator, as the weights' card says
         self.error: str | None = None  # why the last load failed
         self._path: Path | None = None
-        self._others: OrderedDict[float, object] = OrderedDict()  # asked-for strengths, oldest first
-        self.max_strengths = max_strengths
         self._load_lock = threading.Lock()
         self._hints = None  # the model for photos sent with color hints (with_hints)
         self._no_hints: dict[Path, str] = {}  # weights found to take no hints -> the refusal, said again
@@ -47,13 +44,11 @@ class ModelHolder:
         except WeightsError:
             return None
 
-    def _load(self, color_strength: float | None = None):
-        return app_logic.load(self.path(), color_strength, device=self.device, weights_dir=self._weights_dir)
+    def _load(self):
+        return app_logic.load(self.path(), device=self.device, weights_dir=self._weights_dir)
 
-    def get(self, color_strength: float | None = None):
-        """The model at color_strength (None: the default). ColorStrengthError when that strength
-        cannot be had for these weights (no stage-1 partner, or paired weights); WeightsError when
-        they cannot be loaded."""
+    def get(self):
+        """The model (loaded at the first call); WeightsError when it cannot be loaded."""
         with self._load_lock:
             if self.model is None:
                 try:
@@ -62,16 +57,7 @@ class ModelHolder:
                     self.error = str(err)
                     raise
                 self.error = None
-            if is_paired(self.model) and color_strength is not None:
-                raise ColorStrengthError(f"{self.path()}: paired translation weights have no color strength")
-            if color_strength is None or color_strength == self.model.color_strength:
-                return self.model
-            if color_strength not in self._others:
-                self._others[color_strength] = self._load(color_strength)
-                while len(self._others) > self.max_strengths:
-                    self._others.popitem(last=False)
-            self._others.move_to_end(color_strength)
-            return self._others[color_strength]
+            return self.model
 
     def with_hints(self):
         """The model for photos sent with color hints: the server's own weights when they take hints,

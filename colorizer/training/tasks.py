@@ -29,7 +29,7 @@ from ..data import (DataError, make_loaders, parse_part, part_shares, resolve_da
                     val_loader)
 from ..device import to_input
 from ..models import build_generator, build_paired_generator, unet_depth
-from ..pairs import make_pair_loaders, scan_pairs
+from ..paired.data import make_pair_loaders, scan_pairs
 from .augment import old_print
 from .config import TrainConfig
 from .teachers import Teachers

@@ -57,7 +57,7 @@ def make_sketches(photos: Path, out: Path, size: int = REFERENCE_SIZE, method: s
     (pairs written, "name (reason)" of each file skipped)."""
     from tqdm.auto import tqdm
 
-    from .images import PhotoError, list_photos, open_photo
+    from ..images import PhotoError, list_photos, open_photo
 
     files = list_photos(photos)
     written, skipped = 0, []

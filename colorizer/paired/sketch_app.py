@@ -16,14 +16,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import app_logic
-from .checkpoint import WeightsError
-from .checkpoint import CLASSIFY, PAIRED
-from .classify import CLASSES
-from .classify.predict import Classifier, Prediction
-from .device import pick_device
-from .limits import MAX_PIXELS
-from .registry import resolve
+from .. import app_logic
+from ..checkpoint import CLASSIFY, PAIRED, WeightsError
+from ..classify import CLASSES
+from ..classify.predict import Classifier, Prediction
+from ..device import pick_device
+from ..limits import MAX_PIXELS
+from ..registry import resolve
 from .translate import Translator
 
 CLI_ONLY = ", or pass --weights PATH"  # the registry's messages speak to the command line

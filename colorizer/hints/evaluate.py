@@ -14,11 +14,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluate import score
-from .hints import truth_hint_map
-from .images import PhotoError, is_grayscale, list_photos, open_photo
-from .infer import Colorizer, gray_baseline
-from .metrics import colorfulness
+from ..evaluate import score
+from . import truth_hint_map
+from ..images import PhotoError, is_grayscale, list_photos, open_photo
+from ..infer import Colorizer, gray_baseline
+from ..metrics import colorfulness
 
 
 def hints_curve(data, counts: list[int], weights=None, out_dir="eval_hints", weights_dir=None,

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .limits import MAX_HINTS as MAX_USER_HINTS  # a person's hints per photo at most (CLI, page, API)
+from ..limits import MAX_HINTS as MAX_USER_HINTS  # a person's hints per photo at most (CLI, page, API)
 
 CHANNELS = 3           # hinted a, hinted b, mask
 P_NONE = 0.25          # share of training photos given no hints at all
@@ -249,8 +249,8 @@ def check_hints(given: list[UserHint], width: int, height: int, name: str = "the
 
 def color_ab(rgb: tuple[int, int, int]) -> tuple[float, float]:
     """An sRGB color -> its normalised ab (CIELAB a, b over color.AB_SCALE)."""
-    from .color import AB_SCALE
-    from .metrics import lab_ab
+    from ..color import AB_SCALE
+    from ..metrics import lab_ab
 
     a, b = lab_ab(np.array([[rgb]], np.uint8))[0, 0] / AB_SCALE
     return float(a), float(b)
@@ -273,8 +273,8 @@ def truth_hint_map(truth, shape: tuple[int, int], count: int, seed: int) -> np.n
     render shape (h, w): (1, 3, h, w). What `evaluate --hints` gives each photo."""
     from PIL import Image
 
-    from .color import AB_SCALE
-    from .metrics import lab_ab
+    from ..color import AB_SCALE
+    from ..metrics import lab_ab
 
     h, w = shape
     small = truth.convert("RGB").resize((w, h), Image.BILINEAR, reducing_gap=3.0)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .hints import UserHint, parse_color
-from .limits import MAX_HINTS
+from . import UserHint, parse_color
+from ..limits import MAX_HINTS
 
 # A few colors people often know, after the model's own guesses near the point.
 COMMON_COLORS = ("#c0392b", "#e67e22", "#f1c40f", "#27ae60", "#2e86c1", "#8e44ad", "#f2c7a5", "#8d5524",
@@ -80,7 +80,7 @@ def predicted_colors(result: Image.Image, point: tuple[float, float], count: int
                      near: float = NEAR) -> list[str]:
     """The model's own colors near point in its result: the `count` main colors (a small k-means on
     the pixels of a square around it, biggest group first), as #rrggbb, distinct."""
-    from .metrics import lab_ab
+    from ..metrics import lab_ab
 
     rgb = np.asarray(result.convert("RGB"))
     h, w = rgb.shape[:2]
@@ -155,7 +155,7 @@ def with_dots(image: Image.Image, hints: list[UserHint], dot: float = DOT) -> Im
 def hints_weights(chosen, choices: list):
     """The weights the page colorizes with hints (app_logic.WeightsInfo): the chosen ones when they take
     hints, else the best hints weights in the folder (choices are ranked); None when there are none."""
-    from .checkpoint import HINTS, task_of
+    from ..checkpoint import HINTS, task_of
 
     if task_of(chosen.meta) == HINTS:
         return chosen

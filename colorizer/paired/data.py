@@ -22,8 +22,8 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from .data import DataError, _seed_worker, skipped_line
-from .images import PhotoError, list_photos, open_image, readable_extensions, to_rgb
+from ..data import DataError, _seed_worker, skipped_line
+from ..images import PhotoError, list_photos, open_image, readable_extensions, to_rgb
 
 DIRECTIONS = ("AtoB", "BtoA")
 

@@ -22,12 +22,12 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .checkpoint import PAIRED, WeightsError, load_weights, read_meta, require_task, task_of
-from .device import autocast, pick_device, prepare, resolve_precision, to_input
-from .images import to_pil, to_rgb, to_tensor
-from .infer import Colorizer, ColorStrengthError, resolve_weights
-from .registry import TASKS, resolve
-from .models import build_paired_generator
+from ..checkpoint import PAIRED, WeightsError, load_weights, read_meta, require_task, task_of
+from ..device import autocast, pick_device, prepare, resolve_precision, to_input
+from ..images import to_pil, to_rgb, to_tensor
+from ..infer import Colorizer, ColorStrengthError, resolve_weights
+from ..registry import TASKS, resolve
+from ..models import build_paired_generator
 
 RESULT_SUFFIX = "_translated.png"  # 'sketch.jpg' -> 'sketch_translated.png' (CLI, page and API)
 MAX_SIDE_RATIO = 4  # the long side is at most this many times the trained size (panoramas shrink further)
