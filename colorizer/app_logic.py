@@ -127,7 +127,8 @@ def weights_choices(weights_dir: str | Path | None = None) -> list[WeightsInfo]:
     if not first:
         meta = read_meta(chosen)
         first = [WeightsInfo(chosen, meta, describe_weights(chosen, meta))]
-    return first + [w for w in listed if w is not first[0]]
+    default = WeightsInfo(first[0].path, first[0].meta, f"default · {first[0].label}")
+    return [default] + [w for w in listed if w is not first[0]]
 
 
 def load(path: str | Path, color_strength: float | None = None, device: str = "auto",

@@ -102,7 +102,7 @@ def test_weights_choice_labels_and_defaults(monkeypatch, weights_dir):
     box = at.selectbox[0]
     labels = box.options
     assert len(labels) == 2
-    assert labels[0].startswith("stage 2 · GAN") and "generator_gan.pt" in labels[0]  # best first
+    assert labels[0].startswith("default · stage 2 · GAN") and "generator_gan.pt" in labels[0]  # best first
     assert labels[1].startswith("stage 1 · L1 only") and "resnet18, 64 px" in labels[1]
     assert at.select_slider[0].value == 64  # the size the weights were trained at
     assert at.slider[0].value == 1.0
@@ -208,6 +208,7 @@ def test_the_sidebar_holds_what_a_user_acts_on(monkeypatch, tmp_path):
     stage1, stage2 = tiny_pair(tmp_path / "pair", "generator_pretrained.pt", "generator_gan.pt", decoy=False)
     at = run_app(monkeypatch, stage1.parent)
     assert at.selectbox[0].value == str(stage2)  # stage 2 ranks first; its start is in the folder
+    assert at.selectbox[0].options[0].startswith("default · stage 2 · GAN — resnet18, 64 px")
     assert [s.label for s in at.slider] == ["Saturation boost", "Films: steady colors"]
     assert [s.label for s in at.select_slider] == ["Render size"]
     at.file_uploader[0].set_value([("surfer.jpg", BW_PHOTO.read_bytes(), "image/jpeg")])
