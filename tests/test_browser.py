@@ -159,14 +159,17 @@ def test_upload_in_browser_shows_slider_and_side_by_side(browser, server, tmp_pa
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
     url, log = server
     browser.get(url)
+    def photos_uploader(d):  # the Photos tab's (the Sketch tab, laid out first, has its own with shipped weights)
+        return next((u.find_element(By.CSS_SELECTOR, 'input[type="file"]')
+                     for u in d.find_elements(By.CSS_SELECTOR, '[data-testid="stFileUploader"]')
+                     if (u.get_attribute("textContent") or "").startswith("Photos (")), None)
+
     try:
-        upload = WebDriverWait(browser, 240).until(  # real weights load before the uploader shows
-            ec.presence_of_element_located((By.CSS_SELECTOR, 'input[type="file"]')))
+        upload = WebDriverWait(browser, 240).until(photos_uploader)  # real weights load before the uploader shows
     except Exception as err:
         raise AssertionError(f"no uploader on the page: {browser.find_element(By.TAG_NAME, 'body').text[-1500:]}\n"
                              f"{log.read_text()[-1500:]}") from err
