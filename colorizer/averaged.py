@@ -7,7 +7,9 @@ of its own: its metadata names each member (file name, date, photos seen, backbo
 looked for beside it and then in the weights folder, as a stage-2 file's color-strength partner is,
 and `scale`, the factor the mean is multiplied by (a mean of several models is duller than each).
 It loads as one generator (models.AveragedGenerator), so every backend and precision, the ONNX export, the
-page and the API take it as they take any weights. Members are ab heads as they were trained (stage
+page and the API take it as they take any weights. Routed weights (`route_weights`) hold two mixes of their
+members and a small probe (models.PhotoRouter) that picks one per photo: people photos from one, the rest
+from the other. Members are ab heads as they were trained (stage
 2 at its full strength); classes heads, paired weights and other averaged files are refused.
 """
 from __future__ import annotations
@@ -52,6 +54,28 @@ def average_weights(paths: Sequence[str | Path], out: str | Path, scale: float =
                      images_seen=sum(int(m["images_seen"] or 0) for m in members), epoch=None,
                      data="its members' (" + ", ".join(m["file"] for m in members) + ")")
     return save_weights(out, {}, meta)
+
+
+def route_weights(paths: Sequence[str | Path], mixes: Sequence[dict], router: dict, body_member: int,
+                  out: str | Path, note: str = "", scores: dict | None = None) -> Path:
+    """Write routed averaged weights: the member files in paths, two mixes of them ({"weights": one per
+    member, "scale"}), the first for most photos and the second where the router (tensors "weight",
+    "bias", "mean", "std" of a linear probe on member body_member's pooled body: models.PhotoRouter)
+    says so. Like an average, it holds no network of its own: only the probe's numbers."""
+    if len(mixes) != 2 or any(len(m["weights"]) != len(paths) or m["scale"] <= 0 for m in mixes):
+        raise WeightsError("routing needs two mixes, each with one weight per member and a scale > 0")
+    members = []
+    for path in (Path(p) for p in paths):
+        meta = _member_meta(path)
+        members.append(dict({k: meta.get(k) for k in (*IDENTITY_KEYS, "stage", "size")}, file=path.name))
+    mixes = [{"weights": [float(w) for w in m["weights"]], "scale": float(m["scale"])} for m in mixes]
+    meta = make_meta(task=COLORIZE, stage=STAGE, head="ab", scale=mixes[0]["scale"], members=members, mixes=mixes,
+                     router={"body_member": int(body_member), "features": "body mean- and max-pooled, standardised",
+                             "note": note},
+                     backbone=" + ".join(str(m["backbone"]) for m in members), size=members[0]["size"],
+                     images_seen=sum(int(m["images_seen"] or 0) for m in members), epoch=None,
+                     data="its members' (" + ", ".join(m["file"] for m in members) + ")", scores=scores or {})
+    return save_weights(out, {f"router.{k}": v for k, v in router.items()}, meta)
 
 
 def find_members(path: str | Path, meta: dict, folders: Sequence[Path]) -> list[Path]:

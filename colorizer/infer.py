@@ -320,7 +320,7 @@ class Colorizer:
 
             def make_generator() -> "torch.nn.Module":
                 if members:
-                    return _averaged(members, meta)
+                    return _averaged(members, meta, path)
                 state, _ = load_weights(path)
                 if base is not None:
                     state = _blended(path, state, meta, strength, base)[0]
@@ -470,15 +470,20 @@ def _generator(path: Path, meta: dict, state: dict) -> "torch.nn.Module":
     return generator
 
 
-def _averaged(members: list[Path], meta: dict) -> "torch.nn.Module":
-    """The generator of averaged weights (averaged.py): its member files, each loaded as it was trained."""
-    from .models import AveragedGenerator
+def _averaged(members: list[Path], meta: dict, path: Path | None = None) -> "torch.nn.Module":
+    """The generator of averaged weights (averaged.py): its member files, each loaded as it was trained;
+    routed weights add their probe (the file's own tensors) on one member's body."""
+    from .models import AveragedGenerator, PhotoRouter, body_of
 
     networks = []
     for member in members:
         state, member_meta = load_weights(member)
         networks.append(_generator(member, member_meta, state))
-    return AveragedGenerator(networks, meta.get("scale", 1.0))
+    router = None
+    if meta.get("router"):
+        probe = {k.split(".", 1)[1]: v for k, v in load_weights(path)[0].items() if k.startswith("router.")}
+        router = PhotoRouter(body_of(networks[int(meta["router"]["body_member"])]), **probe)
+    return AveragedGenerator(networks, meta.get("scale", 1.0), meta.get("mixes") or (), router)
 
 
 def _onnx_file(path: Path, color_strength: float | None, base_weights) -> tuple[OnnxNet, dict]:

@@ -109,21 +109,47 @@ class Generator(nn.Module):
         return self.unet(x)
 
 
+class PhotoRouter(nn.Module):
+    """Which of two mixes a photo's colors come from: a linear probe on a member's body, mean- and
+    max-pooled, standardised -> 1 where its logit is above 0 (the second mix), else 0, per photo."""
+
+    def __init__(self, body: nn.Module, weight: torch.Tensor, bias: torch.Tensor, mean: torch.Tensor,
+                 std: torch.Tensor):
+        super().__init__()
+        self.body = body  # a member's own body: shared, no weights of its own
+        for name, t in (("weight", weight), ("bias", bias), ("mean", mean), ("std", std)):
+            self.register_buffer(name, t.detach().float().reshape(-1))
+
+    def logit(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.body(x).float()
+        pooled = torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1)
+        return ((pooled - self.mean) / self.std) @ self.weight + self.bias
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.logit(x) > 0).to(x.dtype)
+
+
 class AveragedGenerator(nn.Module):
     """The generator of averaged weights (averaged.py): its members' outputs (normalised ab), each
-    clamped to [-1, 1], averaged and times scale."""
+    clamped to [-1, 1], averaged and times scale. Routed weights hold two mixes (weights per member, a
+    scale each) and a PhotoRouter that picks one per photo."""
 
-    def __init__(self, members: Sequence[nn.Module], scale: float = 1.0):
+    def __init__(self, members: Sequence[nn.Module], scale: float = 1.0, mixes: Sequence[dict] = (),
+                 router: nn.Module | None = None):
         super().__init__()
         self.members = nn.ModuleList(members)
         self.scale = float(scale)
+        self.mixes = [([float(w) for w in m["weights"]], float(m["scale"])) for m in mixes]
+        self.router = router
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        total = None
-        for member in self.members:
-            out = member(x).clamp(-1, 1)
-            total = out if total is None else total + out
-        return total * (self.scale / len(self.members))
+        outs = [member(x).clamp(-1, 1) for member in self.members]
+        if self.router is None:
+            return sum(outs) * (self.scale / len(outs))
+        first, second = (sum(w * o for w, o in zip(weights, outs) if w) * (scale / sum(weights))
+                         for weights, scale in self.mixes)
+        pick = self.router(x).view(-1, 1, 1, 1)
+        return first + pick * (second - first)
 
 
 def build_generator(backbone: str = "resnet18", backbone_weights: str = "none", size: int = 256,

@@ -118,3 +118,47 @@ def test_onnx_cache_follows_the_members_and_names_a_missing_one(folder, tmp_path
     (tmp_path / "b.pt").unlink()
     with pytest.raises(WeightsError, match=r"member b\.pt \(efficientnet_lite0"):
         Colorizer.load(tmp_path / "avg.pt", backend="onnx", weights_dir=tmp_path)
+
+
+def test_routed_weights_take_one_mix_per_photo_on_every_backend(folder, tmp_path):
+    """Routed weights (tools/people_router.py): two mixes of the members, and a probe on a member's body that
+    picks the second mix for a photo where its logit is above 0, the first elsewhere; onnx as torch."""
+    from colorizer.averaged import route_weights
+
+    a, b = folder / "a.pt", folder / "b.pt"
+    c = member(folder, "c.pt", "efficientnet_lite0", 2, 70)
+    mixes = [{"weights": [1, 1, 0], "scale": 1.15}, {"weights": [1, 0, 1], "scale": 1.2}]
+    channels = 2 * 320  # Lite0's body (b), mean- and max-pooled
+
+    def routed(bias: float, name: str, weight=None) -> Path:
+        probe = {"weight": torch.zeros(channels) if weight is None else weight, "bias": torch.tensor([bias]),
+                 "mean": torch.zeros(channels), "std": torch.ones(channels)}
+        return route_weights([a, b, c], mixes, probe, 1, folder / name)
+
+    L = L_batch()
+    ab = {n: Colorizer.load(folder / n, device="cpu", precision="fp32").predict_ab(L) for n in ("a.pt", "b.pt", "c.pt")}
+    first = np.clip((ab["a.pt"] + ab["b.pt"]) / 2 * 1.15, -1, 1)
+    second = np.clip((ab["a.pt"] + ab["c.pt"]) / 2 * 1.2, -1, 1)
+    for bias, want in ((-5.0, first), (5.0, second)):
+        path = routed(bias, f"r{bias:+g}.pt")
+        assert path.stat().st_size < 40_000 and read_meta(path)["images_seen"] == 220
+        got = Colorizer.load(path, device="cpu", precision="fp32").predict_ab(L)
+        np.testing.assert_allclose(got, want, atol=1e-5)
+    # a probe that tells the two photos of one batch apart routes each on its own, on onnxruntime too
+    from colorizer.infer import _averaged
+    from colorizer.averaged import find_members
+
+    path = routed(0.0, "split.pt", weight=torch.ones(channels))
+    meta = read_meta(path)
+    net = _averaged(find_members(path, meta, [folder]), meta, path)
+    with torch.no_grad():
+        logits = net.router.logit(torch.from_numpy(L))
+    path = routed(-float(logits.mean()), "split.pt", weight=torch.ones(channels))  # the two either side of 0
+    picks = (logits > logits.mean()).numpy()
+    assert picks.any() and not picks.all()
+    want = np.where(picks[:, None, None, None], second, first)
+    np.testing.assert_allclose(Colorizer.load(path, device="cpu", precision="fp32").predict_ab(L), want, atol=1e-5)
+    onnx = Colorizer.load(path, device="cpu", backend="onnx").predict_ab(L)
+    np.testing.assert_allclose(onnx, want, atol=2e-3)
+    with pytest.raises(WeightsError, match="two mixes"):
+        route_weights([a, b, c], mixes[:1], {}, 1, tmp_path / "bad.pt")
