@@ -9,7 +9,7 @@ import pytest
 
 from colorizer.card import read_card, rewrite
 from colorizer.checkpoint import CLASSIFY, COLORIZE, HINTS, PAIRED, WeightsError, make_meta, save_weights
-from colorizer.registry import MANIFEST, TASKS, read_manifest, resolve, set_default
+from colorizer.registry import MANIFEST, TASKS, read_manifest, resolve
 from conftest import ROOT
 from test_app import tiny_weights
 from test_translate import tiny_paired
@@ -34,9 +34,10 @@ def test_a_file_copied_into_the_shipped_folder_does_not_change_the_default(tmp_p
     (folder / MANIFEST).unlink()
     shutil.copy(SHIPPED / MANIFEST, folder / MANIFEST)
     rewrite(SHIPPED / "colorizer_averaged.pt", folder / "my_colorizer.pt", images_seen=10**9)  # outranks all
-    assert resolve(COLORIZE, None, folder) == folder / "colorizer_averaged.pt"
-    assert Colorizer.load(weights_dir=folder, device="cpu").meta["path"] == str(folder / "colorizer_averaged.pt")
-    assert resolve(None, None, folder) == folder / "colorizer_averaged.pt"  # the page's and translate's rule
+    default = folder / read_manifest(SHIPPED)[COLORIZE]
+    assert resolve(COLORIZE, None, folder) == default
+    assert Colorizer.load(weights_dir=folder, device="cpu").meta["path"] == str(default)
+    assert resolve(None, None, folder) == default  # the page's and translate's rule
     (folder / MANIFEST).unlink()  # without the manifest, the most trained file would have become the default
     assert resolve(COLORIZE, None, folder) == folder / "my_colorizer.pt"
 

@@ -2,11 +2,12 @@
 import numpy as np
 import pytest
 
-from colorizer.checkpoint import find_weights, read_meta
+from colorizer.checkpoint import COLORIZE, read_meta
 from colorizer.evaluate import colorfulness
 from colorizer.images import open_photo
 from colorizer.infer import Colorizer
 from colorizer.limits import DEFAULT_COLOR_STRENGTH
+from colorizer.registry import resolve
 from conftest import EXAMPLES_BW, ROOT
 
 WEIGHTS = ROOT / "weights"
@@ -15,14 +16,16 @@ WEIGHTS = ROOT / "weights"
 @pytest.mark.skipif(not list(WEIGHTS.glob("*.pt")), reason="no shipped weights in this checkout")
 def test_shipped_weights_are_default_and_colorize(monkeypatch):
     monkeypatch.delenv("COLORIZER_WEIGHTS", raising=False)  # it would win over the folder
-    best = find_weights(WEIGHTS)[0]
+    best = resolve(COLORIZE, None, WEIGHTS)
     meta = read_meta(best)
-    # the default: the mean of the stage-1 resnet18 and a distilled EfficientNet-Lite0, x 1.15 (README)
-    assert best.name == "colorizer_averaged.pt" and meta["stage"] == "average" and meta["scale"] == 1.15
-    assert [m["file"] for m in meta["members"]] == ["generator_pretrained.pt", "lite0_student.pt"]
+    # the default (issue 42): stage 1 + the shipped student x1.15 for most photos, stage 1 + the people student
+    # x1.2 for photos a probe on the student's body says show people (docs/quality.md, campaign log)
+    assert best.name == "colorizer_routed.pt" and meta["stage"] == "average" and meta["router"]["body_member"] == 1
+    assert [m["file"] for m in meta["members"]] == ["generator_pretrained.pt", "lite0_student.pt", "student_people.pt"]
+    assert meta["mixes"] == [{"weights": [1.0, 1.0, 0.0], "scale": 1.15}, {"weights": [1.0, 0.0, 1.0], "scale": 1.2}]
     for key in ("backbone", "size", "data", "date", "images_seen"):
         assert key in meta
-    for name in ("generator_pretrained.pt", "lite0_student.pt", "colorizer_gan.pt"):
+    for name in ("generator_pretrained.pt", "lite0_student.pt", "student_people.pt", "colorizer_gan.pt"):
         assert read_meta(WEIGHTS / name)["dtype"] == "float16"
     model = Colorizer.load(weights_dir=WEIGHTS)
     assert model.color_strength == 1 and model.meta["path"] == str(best)
@@ -35,13 +38,38 @@ def test_shipped_weights_are_default_and_colorize(monkeypatch):
     assert colorfulness(np.asarray(photo)) < 1 < 5 < colorfulness(np.asarray(out))  # gray in, color out
 
 
+@pytest.mark.skipif(not (WEIGHTS / "colorizer_routed.pt").is_file(), reason="no shipped weights in this checkout")
+def test_the_default_routes_people_to_the_people_mix():
+    """Most photos of people (val/people, never trained on) take the people mix; scenes the default's."""
+    import torch
+
+    from colorizer.averaged import find_members
+    from colorizer.infer import _averaged
+
+    path = resolve(COLORIZE, None, WEIGHTS)
+    meta = read_meta(path)
+    net = _averaged(find_members(path, meta, [WEIGHTS]), meta, path).eval()
+    model = Colorizer.load(path, device="cpu", precision="fp32", backend="torch")
+    val = ROOT.parent / "shared" / "data" / "val"
+
+    def share(paths):
+        with torch.inference_mode():
+            return np.mean([float(net.router(torch.from_numpy(model.prepare(open_photo(p))[1]))) for p in paths])
+
+    people = sorted((val / "people").glob("*"))[::40]  # 12, spread over the sources
+    scenes = sorted((val / "intel_scenes").glob("*"))[::25] or [ROOT / "examples" / "color" / "n06794110_street_sign.jpg"]
+    assert share(scenes) <= 1 / 6
+    if people:
+        assert share(people) >= 0.6
+
+
 @pytest.mark.skipif(not (WEIGHTS / "hints_people.pt").is_file(), reason="no shipped hints weights in this checkout")
 def test_shipped_hints_weights_are_found_for_hints_only_and_follow_a_hint(monkeypatch):
     from skimage.color import rgb2lab
     from colorizer.hints import UserHint
 
     monkeypatch.delenv("COLORIZER_WEIGHTS", raising=False)
-    assert find_weights(WEIGHTS)[0].name == "colorizer_averaged.pt"  # plain colorizing keeps the default
+    assert resolve(COLORIZE, None, WEIGHTS).name == "colorizer_routed.pt"  # plain colorizing keeps the default
     meta = read_meta(WEIGHTS / "hints_people.pt")
     assert meta["task"] == "hints" and meta["hint_gain"] == 10 and meta["dtype"] == "float16"
     model = Colorizer.load(weights_dir=WEIGHTS, hints=True)
