@@ -26,11 +26,15 @@ from colorizer.models import body_of
 TRAIN = Path("../shared/data/train")
 
 
-def features(paths: list[Path], weights: Path, batch: int = 1) -> np.ndarray:
-    """(N, 2C): the body of `weights` on each photo's render-size L, mean- and max-pooled."""
+def features(paths: list[Path], weights: Path, prints: bool = False, seed: int = 0) -> np.ndarray:
+    """(N, 2C): the body of `weights` on each photo's render-size L, mean- and max-pooled; prints: on the
+    photo made to look like a scanned old print (training.augment.old_print), as users' photos are."""
+    from colorizer.training.augment import old_print
+
     model = Colorizer.load(weights, device="cpu", precision="fp32", backend="torch")
     state, meta = load_weights(weights)
     body = body_of(_generator(weights, meta, state)).eval()
+    torch.manual_seed(seed)
     rows = []
     with torch.inference_mode():
         for p in paths:
@@ -38,7 +42,8 @@ def features(paths: list[Path], weights: Path, batch: int = 1) -> np.ndarray:
                 _, L = model.prepare(open_photo(p))
             except PhotoError:
                 continue
-            f = body(torch.from_numpy(L))
+            x = torch.from_numpy(L)
+            f = body(old_print(x, p=1.0).contiguous() if prints else x)
             rows.append(torch.cat([f.mean((2, 3)), f.amax((2, 3))], 1)[0].numpy())
     return np.stack(rows)
 
@@ -75,13 +80,20 @@ def main(argv=None) -> int:
     ap.add_argument("--people", type=int, default=1200, help="photos of people sampled from train/people")
     ap.add_argument("--scenes", type=int, default=600, help="scenes sampled from train/intel_scenes")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--prints", action="store_true",
+                    help="also fit on each photo made to look like a scanned old print (off: it routes 20 instead of "
+                         "16 of the 40 historical photos, but takes cbsd68 to the gate's edge; docs/quality.md)")
     ap.add_argument("--out", type=Path, required=True)
     a = ap.parse_args(argv)
     rng = random.Random(a.seed)
     people = rng.sample(list_photos(TRAIN / "people"), a.people)
     others = list_photos(TRAIN / "imagenet_sample") + rng.sample(list_photos(TRAIN / "intel_scenes"), a.scenes)
     body_weights = a.members[a.body_member]
-    router = fit_probe(features(people, body_weights), features(others, body_weights))
+    pos, neg = features(people, body_weights), features(others, body_weights)
+    if a.prints:
+        pos = np.concatenate([pos, features(people, body_weights, prints=True, seed=a.seed + 1)])
+        neg = np.concatenate([neg, features(others, body_weights, prints=True, seed=a.seed + 2)])
+    router = fit_probe(pos, neg)
     mixes = [{"weights": [1, 1, 0], "scale": a.scales[0]}, {"weights": [1, 0, 1], "scale": a.scales[1]}]
     note = (f"logistic probe on {body_weights.name}'s body: {a.people} train/people photos against the ImageNet "
             f"sample and {a.scenes} scenes (seed {a.seed}); tools/people_router.py")
