@@ -46,7 +46,8 @@ from .color import BAND_PIXELS, photo_lightness, photo_rgb, row_bands, upsample_
 from .limits import (DEFAULT_COLOR_STRENGTH, DEFAULT_RENDER_SIZE, MAX_COLOR_STRENGTH, MAX_RENDER_SIZE,
                      MAX_TEMPERATURE, MIN_COLOR_STRENGTH, MIN_RENDER_SIZE, MIN_TEMPERATURE)
 from .onnx_backend import OnnxError, OnnxNet, cached_net
-from .registry import TASKS, WEIGHTS_DIR_ENV, WEIGHTS_ENV, _given, resolve, weights_folder  # noqa: F401 (re-exported)
+from .registry import (TASKS, WEIGHTS_DIR_ENV, WEIGHTS_ENV, existing_weights, resolve,  # noqa: F401 (re-exported)
+                       weights_folder)
 
 def no_weights_message(folder: str | Path) -> str:
     return TASKS[COLORIZE].missing.format(folder=folder)
@@ -191,7 +192,7 @@ def _partner(path: Path, meta: dict, strength: float, base_weights, weights_dir)
     base = Path(base_weights) if base_weights else find_partner(path, meta, weights_dir)
     if base is None:
         raise ColorStrengthError(no_partner_message(path, meta, strength, weights_dir), partner_missing=True)
-    return _given(base)
+    return existing_weights(base)
 
 
 def _blended(path: Path, state: dict, meta: dict, strength: float, base: Path) -> tuple[dict, dict]:

@@ -115,7 +115,8 @@ def default_of(task: str, folder: str | Path) -> Path | None:
     return path
 
 
-def _given(path: str | Path, why: str = "") -> Path:
+def existing_weights(path: str | Path, why: str = "") -> Path:
+    """path, or WeightsError saying there is no such weights file (why: how it was named)."""
     if not Path(path).is_file():
         raise WeightsError(f"{path}: no such weights file{why}")
     return Path(path)
@@ -129,9 +130,9 @@ def resolve(task: str | None, weights: str | Path | None = None, weights_dir: st
     is none, saying what to train."""
     spec = TASKS[task or COLORIZE]
     if weights:
-        return _given(weights)
+        return existing_weights(weights)
     if spec.env and os.environ.get(WEIGHTS_ENV):
-        return _given(os.environ[WEIGHTS_ENV], f" (set by {WEIGHTS_ENV})")
+        return existing_weights(os.environ[WEIGHTS_ENV], f" (set by {WEIGHTS_ENV})")
     folder = weights_folder(weights_dir)
     named = default_of(spec.name, folder)
     if named is not None:

@@ -541,8 +541,8 @@ def main(argv=None) -> int:
     c = sub.add_parser("colorize", help="colorize photos and videos (files or folders)",
                        usage="python -m colorizer colorize [PHOTO_VIDEO_OR_FOLDER ...] [-o OUTPUT] [options]",
                        description="Colorize photos and videos at their original size with the default weights "
-                                   "(weights/defaults.json; or $COLORIZER_WEIGHTS, or --weights). Videos keep their frame rate, "
-                                   "size and sound, with colors smoothed over time (docs/video.md).",
+                                   "(weights/defaults.json; or $COLORIZER_WEIGHTS, or --weights). Videos keep their "
+                                   "frame rate, size and sound, with colors smoothed over time (docs/video.md).",
                        epilog="Examples:\n  python -m colorizer colorize old.jpg -o old_color.png\n"
                               "  python -m colorizer colorize scans/ -o colorized/ --format jpg\n"
                               "  python -m colorizer colorize old.jpg --saturation 1.2   (more vivid)\n"

@@ -120,9 +120,11 @@ def add_parser(sub, color_strength, temperature) -> argparse.ArgumentParser:
                                   "colors (times --scale): networks that err in different places cancel part of "
                                   "each other's mistakes (docs/quality.md). It holds no tensors; keep the members "
                                   "beside it or in weights/.",
-                      epilog="Example (the shipped default):\n  python -m colorizer weights average "
+                      epilog="Example (colorizer_averaged.pt, the default's mix for photos without people):\n"
+                             "  python -m colorizer weights average "
                              "weights/generator_pretrained.pt weights/lite0_student.pt --scale 1.15 "
-                             "--out weights/colorizer_averaged.pt", formatter_class=argparse.RawDescriptionHelpFormatter)
+                             "--out weights/colorizer_averaged.pt",
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     add_average_arguments(a)
 
     t = ws.add_parser("set", help="write a classes head's temperature into its file")
