@@ -131,11 +131,10 @@ def weights_choices(weights_dir: str | Path | None = None) -> list[WeightsInfo]:
     return [default] + [w for w in listed if w is not first[0]]
 
 
-def load(path: str | Path, color_strength: float | None = None, device: str = "auto",
-         weights_dir: str | Path | None = None):
-    """The model the page and the API run: a Colorizer (onnxruntime on the CPU, BACKEND) or, for paired
-    weights, a translate.Translator (torch), as the weights' metadata says."""
-    return load_model(path, device=device, weights_dir=weights_dir, color_strength=color_strength, backend=BACKEND)
+def load(path: str | Path, device: str = "auto", weights_dir: str | Path | None = None):
+    """The model the page and the API run: a Colorizer (torch, BACKEND) or, for paired weights, a
+    translate.Translator (torch), as the weights' metadata says."""
+    return load_model(path, device=device, weights_dir=weights_dir, backend=BACKEND)
 
 
 def render_size_options(meta: dict | None = None) -> list[int]:

@@ -25,7 +25,7 @@ from PIL import Image
 from ..checkpoint import PAIRED, WeightsError, load_weights, read_meta, require_task, task_of
 from ..device import autocast, pick_device, prepare, resolve_precision, to_input
 from ..images import to_pil, to_rgb, to_tensor
-from ..infer import Colorizer, ColorStrengthError, resolve_weights
+from ..infer import Colorizer, resolve_weights
 from ..registry import TASKS, resolve
 from ..models import build_paired_generator
 
@@ -148,15 +148,10 @@ def is_paired(model) -> bool:
 
 
 def load_model(weights: str | Path | None = None, device: str = "auto", weights_dir: str | Path | None = None,
-               color_strength: float | None = None, backend: str = "torch") -> Colorizer | Translator:
+               backend: str = "torch") -> Colorizer | Translator:
     """Either kind of model, as the weights' metadata says (weights None: infer.resolve_weights, the
-    default the CLI would colorize with). Colorizers take color_strength and backend; a color strength
-    for paired weights is a WeightsError (they have no stage-1 blend)."""
+    default the CLI would colorize with). Colorizers take backend."""
     path = resolve_weights(weights, weights_dir)
     if task_of(read_meta(path)) == PAIRED:
-        if color_strength is not None:
-            raise ColorStrengthError(f"{path}: paired translation weights have no color strength")
         return Translator.load(path, device=device, weights_dir=weights_dir)
-    return Colorizer.load(path, device=device, weights_dir=weights_dir, color_strength=color_strength,
-                          backend=backend)
-
+    return Colorizer.load(path, device=device, weights_dir=weights_dir, backend=backend)
