@@ -635,6 +635,9 @@ def main(argv=None) -> int:
 
     add_average_arguments(sub.add_parser("average", help="same as `weights average` (its older name)"))
     add_weights_parser(sub, color_strength, temperature)
+    from .batch import add_parser as add_batch_parser
+
+    add_batch_parser(sub)  # `batch SRC DEST`: an archive on Ray Data (colorizer/batch/)
 
     e = sub.add_parser("evaluate", help="score weights on a folder of color photos",
                        description="Turn each photo gray, colorize it, and compare with the original: PSNR, SSIM "
