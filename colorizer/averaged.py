@@ -11,20 +11,27 @@ page and the API take it as they take any weights. Routed weights (`route_weight
 members and a small probe (models.PhotoRouter) that picks one per photo: people photos from one, the rest
 from the other. Members are ab heads as they were trained (stage
 2 at its full strength); classes heads, paired weights and other averaged files are refused.
+A packed file (`pack_weights`, `weights pack`) is the same with its members' networks inside it (int8
+weights): one self-contained file to ship, copy or serve, that never looks for other files.
 """
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
-from .checkpoint import (COLORIZE, IDENTITY_KEYS, WeightsError, find_described, make_meta, read_meta,
-                         require_task, save_weights)
+from .checkpoint import (COLORIZE, FORMAT, IDENTITY_KEYS, WeightsError, atomic_save, find_described, load_weights,
+                         make_meta, read_meta, require_task, save_weights)
 
 STAGE = "average"
 
 
 def is_averaged(meta: dict) -> bool:
     return meta.get("stage") == STAGE
+
+
+def is_packed(meta: dict) -> bool:
+    """Averaged weights that hold their members' networks (pack_weights)."""
+    return is_averaged(meta) and bool(meta.get("packed"))
 
 
 def _member_meta(path: Path) -> dict:
@@ -96,3 +103,53 @@ def find_members(path: str | Path, meta: dict, folders: Sequence[Path]) -> list[
     if len(found) < 2:
         raise WeightsError(f"{path}: averaged weights that name fewer than two members")
     return found
+
+
+def _int8(w):
+    """A weight tensor -> (int8 tensor, float32 scale per output channel): symmetric, weights only."""
+    scale = w.abs().amax(dim=tuple(range(1, w.dim())), keepdim=True).clamp_min(1e-12) / 127.0
+    return (w / scale).round().clamp_(-127, 127).to(dtype=__import__("torch").int8), scale.float()
+
+
+def pack_weights(path: str | Path, out: str | Path, folders: Sequence[Path]) -> tuple[Path, list[Path]]:
+    """Write averaged or routed weights (path, whose member files are looked for in folders: find_members)
+    as one file that holds the members' networks too, under "member<i>.", with each member's metadata
+    in the file's "member_meta". Convolution and linear weights are stored as int8 with a float32 scale
+    per output channel (under "scale<i>."), everything else as float16: a quarter of float32, measured
+    to leave val/'s scores where they were (docs/quality.md). The probe's tensors stay float32 (a
+    routing decision must not move). It loads as the unpacked file does and needs no other file.
+    Returns the file written and the members packed."""
+    meta = read_meta(path)
+    if not is_averaged(meta) or is_packed(meta):
+        raise WeightsError(f"{path}: {'already packed' if is_packed(meta) else 'not averaged weights'}; nothing to pack")
+    members = find_members(path, meta, folders)
+    state, meta = load_weights(path)
+    metas = []
+    for i, member in enumerate(members):
+        member_state, member_meta = load_weights(member)
+        for k, v in member_state.items():
+            if v.is_floating_point() and v.dim() >= 2:
+                state[f"member{i}.{k}"], state[f"scale{i}.{k}"] = _int8(v)
+            else:
+                state[f"member{i}.{k}"] = v.half() if v.is_floating_point() else v
+        metas.append(member_meta)
+    meta = dict(meta, packed=True, member_meta=metas, dtype="int8 weights, float16 other tensors")
+    return atomic_save({"format": FORMAT, "meta": meta, "generator": state}, out), members
+
+
+def packed_members(path: str | Path, state: dict, meta: dict) -> list[tuple[Path, dict, dict]]:
+    """(name, float32 state, metadata) of each member inside a packed file, from its tensors (load_weights)."""
+    out = []
+    for i, member_meta in enumerate(meta.get("member_meta") or []):
+        prefix = f"member{i}."
+        member_state = {}
+        for k, v in state.items():
+            if k.startswith(prefix):
+                scale = state.get(f"scale{i}.{k[len(prefix):]}")
+                member_state[k[len(prefix):]] = v.float() * scale if scale is not None else v
+        if not member_state:
+            raise WeightsError(f"{path}: packed weights without the tensors of member {i}")
+        out.append((Path(path).with_name(f"{Path(path).name}[{meta['members'][i].get('file')}]"), member_state, member_meta))
+    if len(out) < 2:
+        raise WeightsError(f"{path}: packed weights that hold fewer than two members")
+    return out

@@ -32,6 +32,8 @@ class WeightsCard:
     head: str | None  # colorizers: "ab" or "classes"; None for other tasks
     members: tuple[str, ...] = ()  # averaged: the files whose mean it is
     scale: float = 1.0  # averaged: the factor on the mean
+    routed: bool = False  # averaged: two mixes of the members, one picked per photo by a probe
+    packed: bool = False  # averaged: the members' networks are inside the file (`weights pack`)
     color_strength: float | None = None  # stage 2 written blended with its stage-1 start (`weights blend`)
     temperature: float | None = None  # classes head: the annealed mean's temperature
     data: str | None = None  # what it was trained on, in words
@@ -53,6 +55,7 @@ class WeightsCard:
         temperature = meta.get("temperature") if head == "classes" else None
         return cls(path=Path(path) if path is not None else None, task=task, stage=meta.get("stage"), body=body,
                    size=meta.get("size"), head=head, members=members, scale=float(meta.get("scale") or 1.0),
+                   routed=bool(meta.get("router")), packed=bool(meta.get("packed")),
                    color_strength=meta.get("color_strength"), temperature=temperature,
                    data=meta.get("data_note") or meta.get("data"), data_mix=tuple(meta.get("data_mix") or ()),
                    images_seen=int(meta.get("images_seen") or 0), date=meta.get("date"), dtype=meta.get("dtype"),
@@ -67,7 +70,9 @@ class WeightsCard:
         what = []
         if self.members:
             what.append(f"{len(self.members)} networks averaged ({' + '.join(self.members)})"
-                        + (f" x{self.scale:g}" if self.scale != 1 else ""))
+                        + (" in two mixes, routed per photo" if self.routed
+                           else f" x{self.scale:g}" if self.scale != 1 else "")
+                        + (", packed inside the file" if self.packed else ""))
         elif self.body:
             what.append(str(self.body))
         if self.stage == "gan":

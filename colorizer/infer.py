@@ -38,7 +38,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image
 
-from .averaged import STAGE as AVERAGED_STAGE, find_members, is_averaged
+from .averaged import STAGE as AVERAGED_STAGE, find_members, is_averaged, is_packed
 from .backend import resolve_backend
 from .checkpoint import (COLORIZE, HINTS, WeightsError, find_described, load_weights, read_meta, require_task,
                          task_of)
@@ -317,10 +317,12 @@ class Colorizer:
                 meta = dict(meta, color_strength=strength, base_weights=str(base))
 
             # averaged weights: their members, found now, so that a missing one is named on every backend
-            members = find_members(path, meta, partner_folders(path, weights_dir)) if is_averaged(meta) else []
+            # (a packed file holds them: averaged.pack_weights)
+            members = (find_members(path, meta, partner_folders(path, weights_dir))
+                       if is_averaged(meta) and not is_packed(meta) else [])
 
             def make_generator() -> "torch.nn.Module":
-                if members:
+                if is_averaged(meta):
                     return _averaged(members, meta, path)
                 state, _ = load_weights(path)
                 if base is not None:
@@ -472,17 +474,18 @@ def _generator(path: Path, meta: dict, state: dict) -> "torch.nn.Module":
 
 
 def _averaged(members: list[Path], meta: dict, path: Path | None = None) -> "torch.nn.Module":
-    """The generator of averaged weights (averaged.py): its member files, each loaded as it was trained;
-    routed weights add their probe (the file's own tensors) on one member's body."""
+    """The generator of averaged weights (averaged.py): its member files (or, packed, the members inside
+    it), each loaded as it was trained; routed weights add their probe (the file's own tensors) on one
+    member's body."""
+    from .averaged import packed_members
     from .models import AveragedGenerator, PhotoRouter, body_of
 
-    networks = []
-    for member in members:
-        state, member_meta = load_weights(member)
-        networks.append(_generator(member, member_meta, state))
+    own = load_weights(path)[0] if is_packed(meta) or meta.get("router") else {}  # read once
+    sources = packed_members(path, own, meta) if is_packed(meta) else [(m, *load_weights(m)) for m in members]
+    networks = [_generator(name, member_meta, state) for name, state, member_meta in sources]
     router = None
     if meta.get("router"):
-        probe = {k.split(".", 1)[1]: v for k, v in load_weights(path)[0].items() if k.startswith("router.")}
+        probe = {k.split(".", 1)[1]: v for k, v in own.items() if k.startswith("router.")}
         router = PhotoRouter(body_of(networks[int(meta["router"]["body_member"])]), **probe)
     return AveragedGenerator(networks, meta.get("scale", 1.0), meta.get("mixes") or (), router)
 

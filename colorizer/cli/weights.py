@@ -1,4 +1,4 @@
-"""`python -m colorizer weights show|default|blend|average|set`: what weights files are (their cards), which
+"""`python -m colorizer weights show|default|blend|average|pack|set`: what weights files are (their cards), which
 one each task uses by default (the folder's manifest), and the commands that write a research knob into a
 weights file, so that `colorize`, the page and the API only ever choose a file.
 
@@ -6,6 +6,7 @@ weights file, so that `colorize`, the page and the API only ever choose a file.
 - default FILE: make FILE the default of its task in its folder (weights/defaults.json);
 - blend GAN.pt --strength S: stage 2 blended with its stage-1 start, as a file of its own (color strength);
 - average A.pt B.pt --scale S: the mean of several colorizers, as a small file naming them;
+- pack AVERAGED.pt --out P.pt: an averaged (or routed) file with its members inside (int8), one file to ship;
 - set FILE --temperature T: a classes head's annealed-mean temperature, written into the file.
 
 Errors go up to cli.run_command, the one error path (one `error:` line, exit 2).
@@ -72,6 +73,16 @@ def average_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def pack_command(args: argparse.Namespace) -> int:
+    from ..averaged import pack_weights
+    from ..infer import partner_folders
+
+    out, members = pack_weights(args.file, args.out, partner_folders(args.file, args.weights_dir))
+    print(f"Wrote {out} ({out.stat().st_size / 2**20:.0f} MB): {args.file} with its members "
+          f"{', '.join(m.name for m in members)} inside (int8 weights)")
+    return 0
+
+
 def set_command(args: argparse.Namespace) -> int:
     from ..card import read_card, rewrite
     from ..checkpoint import WeightsError
@@ -126,6 +137,19 @@ def add_parser(sub, color_strength, temperature) -> argparse.ArgumentParser:
                              "--out weights/colorizer_averaged.pt",
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_average_arguments(a)
+
+    k = ws.add_parser("pack", parents=[where], help="an averaged or routed file with its members inside: one file",
+                      description="Write averaged (or routed) weights as one self-contained file: the members' "
+                                  "networks go inside it, their convolution weights as int8 with a scale per channel, the rest "
+                                  "float16 (the probe of routed weights stays float32). "
+                                  "It colorizes as the small file does and needs no other file: the form to ship "
+                                  "or to copy to a server.",
+                      epilog="Example (the shipped default):\n  python -m colorizer weights pack "
+                             "weights/candidates/colorizer_routed.pt --out weights/colorizer_people.pt",
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    k.add_argument("file", help="averaged or routed weights (their members beside them or in the weights folder)")
+    k.add_argument("--out", required=True, type=Path, metavar="PATH", help="the packed weights file to write")
+    k.set_defaults(func=pack_command)
 
     t = ws.add_parser("set", help="write a classes head's temperature into its file")
     t.add_argument("file", help="weights with a classes head")
