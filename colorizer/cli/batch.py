@@ -69,7 +69,8 @@ def add_parser(sub) -> None:
                            "(default %(default)s: onnxruntime on the CPU)")
     ray_.add_argument("--batch-size", type=positive_int, default=16,
                       help="photos per batch: one task, one manifest part, what a kill can cost "
-                           "(default %(default)s; the network takes up to 8 of one shape a call)")
+                           "(default %(default)s; on the CPU the network takes up to 8 of one shape a call, on a GPU "
+                           "the whole batch)")
     ray_.add_argument("--num-cpus", type=positive_int, default=None,
                       help="CPUs of the local Ray (default: all; ignored with --address)")
     ray_.add_argument("--object-store-mb", type=positive_int, default=None,
