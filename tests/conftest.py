@@ -1,16 +1,17 @@
-"""Shared fixtures: small real photos from the repo's examples, and generated bad files."""
+"""Shared fixtures. What they are made of (paths, photos, tiny weights, stand-in models, clients) is in
+helpers.py, which tests import from; no test imports another test module."""
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
-import numpy as np
 import pytest
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES_COLOR = ROOT / "examples" / "color"
-EXAMPLES_BW = ROOT / "examples" / "bw"
+from helpers import EXAMPLES_BW, EXAMPLES_COLOR, TINY_BODY, echo_app, make_weights
+from helpers import ROOT  # noqa: F401 - still importable from here, as EXAMPLES_*, for older test modules
+
+SESSION = "session_"  # folders of session-scoped fixtures: kept until the session ends
 
 
 @pytest.fixture(autouse=True)
@@ -22,14 +23,50 @@ def _run_in_tmp(tmp_path, monkeypatch):
 @pytest.fixture(scope="module", autouse=True)
 def _clean_module_folders(request, tmp_path_factory):
     """The folders a module's own fixtures made (tmp_path_factory.mktemp) go when the module is done,
-    unless one of its tests failed; each test's tmp_path goes at once (tmp_path_retention_policy)."""
+    unless one of its tests failed; each test's tmp_path goes at once (tmp_path_retention_policy).
+    Session fixtures' folders stay for the modules after."""
     base = tmp_path_factory.getbasetemp()
     before, failed = set(base.iterdir()), request.session.testsfailed
     yield
     if request.session.testsfailed == failed:
         for folder in set(base.iterdir()) - before:
-            if not folder.name.startswith("test_"):
+            if not folder.name.startswith(("test_", SESSION)):
                 shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory) -> Path:
+    """One tiny random colorizer for the whole session (64 px, on the smallest body, fp16), alone in its
+    folder: for tests that need a weights file and do not care which. Do not write beside it."""
+    return make_weights(tmp_path_factory.mktemp(SESSION + "tiny_weights"), backbone=TINY_BODY)
+
+
+@pytest.fixture
+def echo_server(tmp_path):
+    """A keyed app with stand-in models (helpers.EchoModel, EchoSketch) and a small gate: (client, alice's key)."""
+    from fastapi.testclient import TestClient
+
+    app, key = echo_app(tmp_path / "res", max_running=1, max_waiting=2, wait_timeout=2.0)
+    with TestClient(app) as client:
+        yield client, key
+
+
+@pytest.fixture
+def media(monkeypatch) -> dict:
+    """Records what the page hands to st.image / st.download_button: {file id: bytes} (helpers.served reads it)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    seen: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def record(self, path_or_data, mimetype, kind, filename=None):
+        file_id = original(self, path_or_data, mimetype, kind, filename)
+        if isinstance(path_or_data, bytes):
+            seen[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
+    return seen
 
 
 @pytest.fixture
@@ -54,16 +91,3 @@ def messy_dir(photo_dir) -> Path:
         im.convert("L").resize((96, 64)).save(photo_dir / "old_gray.png")
     (photo_dir / "notes.txt").write_text("not a photo")
     return photo_dir
-
-
-def random_color_image(w: int, h: int, seed: int = 0) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
-
-
-def copy_examples(dest: Path, n: int) -> list[Path]:
-    dest.mkdir(parents=True, exist_ok=True)
-    out = []
-    for src in sorted(EXAMPLES_BW.glob("*.jpg"))[:n]:
-        out.append(Path(shutil.copy(src, dest / src.name)))
-    return out

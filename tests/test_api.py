@@ -13,14 +13,13 @@ from PIL import Image
 from colorizer.limits import DEFAULT_COLOR_STRENGTH, MAX_UPLOAD_BYTES
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
-from conftest import ROOT
-from test_app import BW_PHOTO, COLOR_PHOTO, huge_png, tiny_weights
+from helpers import BW_PHOTO, COLOR_PHOTO, ROOT, auth, huge_png, make_weights, post, tiny_pair
 
 
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("weights")
-    tiny_weights(folder, "generator_pretrained.pt", "pretrain", 10)
+    make_weights(folder, "generator_pretrained.pt", "pretrain", 10)
     return folder
 
 
@@ -46,20 +45,6 @@ def alice(served):
 def open_app(tmp_path, **kwargs):
     """Open mode (no keys, the form's user_id decides): for tests about photos and weights."""
     return create_app(open=True, results_dir=tmp_path / "results", **kwargs)
-
-
-def post(client, data: bytes | None, user_id: str | None = "alice", name: str = "photo.jpg", key: str | None = None,
-         **fields):
-    form = {k: str(v) for k, v in fields.items()}
-    if user_id is not None:
-        form["user_id"] = user_id
-    files = {"image": (name, data, "image/jpeg")} if data is not None else None
-    headers = {"Authorization": f"Bearer {key}"} if key else None
-    return client.post("/colorize", data=form, files=files, headers=headers)
-
-
-def auth(key: str) -> dict:
-    return {"Authorization": f"Bearer {key}"}
 
 
 def test_health_before_and_after_loading(client, weights_dir):
@@ -174,7 +159,6 @@ def test_color_strength_is_a_property_of_the_weights_file(tmp_path):
     """The API takes no color strength: stage-2 weights serve at their default one (with the start found
     beside them), and another strength is a file of its own (`weights blend`), served like any weights."""
     from colorizer.infer import blend_weights
-    from test_infer import tiny_pair
 
     stage1, stage2 = tiny_pair(tmp_path / "pair")
     photo = BW_PHOTO.read_bytes()

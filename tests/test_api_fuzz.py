@@ -9,21 +9,14 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # noqa: E402
 
-from colorizer.serving.api import create_app  # noqa: E402
-from colorizer.serving.keys import KeyStore  # noqa: E402
-from test_api_hardening import EchoModel, EchoSketch  # noqa: E402
+from helpers import echo_app  # noqa: E402
 
 EXAMPLES = 30  # per operation and mode: six operations, both modes, a few hundred requests in all
 
 
 @pytest.fixture(scope="module")
 def keyed(tmp_path_factory):
-    app = create_app(results_dir=tmp_path_factory.mktemp("fuzz_results"), max_waiting=4, wait_timeout=5.0)
-    model = EchoModel()
-    app.state.model.get = lambda color_strength=None: model
-    app.state.sketches.load = lambda: (EchoSketch(), EchoSketch())
-    key = KeyStore(app.state.config.db_path).add("alice")
-    return app, key
+    return echo_app(tmp_path_factory.mktemp("fuzz_results"), max_waiting=4, wait_timeout=5.0)
 
 
 OPERATIONS = ["POST /colorize", "POST /sketch", "GET /results/{user_id}", "GET /results/{user_id}/{result_id}",

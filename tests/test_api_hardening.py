@@ -8,81 +8,14 @@ import zlib
 
 import pytest
 from fastapi.testclient import TestClient
-from PIL import Image
 
 from colorizer import images
 from colorizer.images import PhotoError, read_photo
 from colorizer.serving.api import create_app
-from colorizer.serving.keys import KeyStore
-from test_cli import tiny_weights  # noqa: F401 - the fixture
-from test_serving_auth import small_jpeg
-
-
-class EchoModel:
-    """A stand-in colorizer: the photo back as RGB, at once."""
-
-    render_size = 32
-    color_strength = 1.0
-    takes_hints = False
-    meta = {"stage": "pretrain"}
-
-    def colorize(self, image: Image.Image, render_size=None, saturation=1.0, hints=None) -> Image.Image:
-        return image.convert("RGB")
-
-
-class EchoSketch:
-    """Stand-ins for POST /sketch's classifier and translator: the drawing back as it came, a ring for sure."""
-
-    render_size = 32
-
-    def translate(self, image):
-        return image.convert("RGB")
-
-    def predict_one(self, image):
-        from colorizer.classify import CLASSES
-        from colorizer.classify.predict import Prediction
-
-        return Prediction(CLASSES[0], 1.0, {c: float(i == 0) for i, c in enumerate(CLASSES)})
-
-
-@pytest.fixture
-def served(tmp_path):
-    """A keyed app with stand-in models: (client, alice's key)."""
-    app = create_app(results_dir=tmp_path / "res", max_running=1, max_waiting=2, wait_timeout=2.0)
-    model = EchoModel()
-    app.state.model.get = lambda color_strength=None: model
-    app.state.sketches.load = lambda: (EchoSketch(), EchoSketch())
-    key = KeyStore(app.state.config.db_path).add("alice")
-    with TestClient(app) as client:
-        yield client, key
-
-
-def auth(key: str | None) -> dict:
-    return {"Authorization": f"Bearer {key}"} if key else {}
+from helpers import BOMB_CHUNKS, EchoModel, auth, png_with, small_jpeg
 
 
 # ---- 1. hostile photos: compressed chunks that inflate past Pillow's limit --------------------
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-
-INFLATES = zlib.compress(b"A" * 3_000_000, 9)  # 3 MB of text in 3 KB: past PngImagePlugin.MAX_TEXT_CHUNK (1 MB)
-BOMB_CHUNKS = {
-    "zTXt": _chunk(b"zTXt", b"Comment\x00\x00" + INFLATES),
-    "iTXt": _chunk(b"iTXt", b"Comment\x00\x01\x00\x00\x00" + INFLATES),  # compressed flag 1, method 0
-    "iCCP": _chunk(b"iCCP", b"icc\x00\x00" + INFLATES),
-}
-
-
-def png_with(chunk: bytes, before_pixels: bool, w: int = 16, h: int = 12) -> bytes:
-    """A valid gray PNG with chunk before its image data (IDAT) or after it."""
-    raw = b"".join(b"\x00" + bytes(range(w)) for _ in range(h))
-    ihdr = _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-    idat = _chunk(b"IDAT", zlib.compress(raw))
-    body = chunk + idat if before_pixels else idat + chunk
-    return b"\x89PNG\r\n\x1a\n" + ihdr + body + _chunk(b"IEND", b"")
-
 
 @pytest.mark.parametrize("kind", sorted(BOMB_CHUNKS))
 @pytest.mark.parametrize("before_pixels", [True, False], ids=["before_IDAT", "after_IDAT"])
@@ -106,8 +39,8 @@ def test_other_decoder_errors_at_open_are_photo_errors(monkeypatch):
 
 @pytest.mark.parametrize("kind", sorted(BOMB_CHUNKS))
 @pytest.mark.parametrize("route", ["/colorize", "/sketch"])
-def test_the_api_answers_400_json_for_a_chunk_bomb(served, kind, route):
-    client, key = served
+def test_the_api_answers_400_json_for_a_chunk_bomb(echo_server, kind, route):
+    client, key = echo_server
     r = client.post(route, files={"image": ("bomb.png", png_with(BOMB_CHUNKS[kind], True), "image/png")},
                     headers=auth(key))
     assert r.status_code == 400, r.text
@@ -141,8 +74,8 @@ def test_hostile_hints_are_a_hint_error(case):
 
 
 @pytest.mark.parametrize("case", sorted(set(HOSTILE_HINTS) - {"a megabyte"}))  # that one: the form's part limit
-def test_hostile_hints_are_422_with_a_clear_message(served, case):
-    client, key = served
+def test_hostile_hints_are_422_with_a_clear_message(echo_server, case):
+    client, key = echo_server
     text, message = HOSTILE_HINTS[case]
     r = client.post("/colorize", data={"hints": text}, files={"image": ("p.jpg", small_jpeg(), "image/jpeg")},
                     headers=auth(key))
@@ -179,7 +112,7 @@ def test_hints_on_weights_without_hint_input_are_refused_without_loading_them_ag
 
 def test_the_command_line_skips_a_chunk_bomb_with_one_line_and_goes_on(tmp_path, tiny_weights, capsys):  # noqa: F811
     from colorizer.cli import main
-    from conftest import random_color_image
+    from helpers import random_color_image
 
     folder = tmp_path / "in"
     folder.mkdir()

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import io
-import struct
 import zipfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -13,76 +11,17 @@ from PIL import Image
 
 from colorizer import app_logic as logic
 from colorizer.images import PhotoError, PhotoTooLarge
-from colorizer.infer import WEIGHTS_DIR_ENV, WEIGHTS_ENV, default_render_size
-
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "streamlit_app.py")
-BW_PHOTO = ROOT / "examples" / "bw" / "1890Surfer.jpg"  # 618x409, real black-and-white
-COLOR_PHOTO = ROOT / "examples" / "color" / "n07749582_lemon.jpg"
-
-
-def tiny_weights(folder: Path, name: str = "tiny.pt", stage: str = "pretrain", images_seen: int = 10) -> Path:
-    """A random 64 px resnet18 generator: tests never depend on shipped weights."""
-    from colorizer.checkpoint import make_meta, save_weights
-    from colorizer.models import build_generator
-
-    g = build_generator("resnet18", "none", 64)
-    return save_weights(folder / name, g.state_dict(),
-                        make_meta(stage=stage, backbone="resnet18", size=64, images_seen=images_seen), half=True)
-
-
-def huge_png(w: int = 8000, h: int = 7000) -> bytes:
-    """A valid one-color gray PNG of w x h, built row by row (~50 KB, never w*h bytes in memory)."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    z = zlib.compressobj(9)
-    row = bytes(w + 1)  # filter byte 0 + w black pixels
-    idat = b"".join(z.compress(row) for _ in range(h)) + z.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+from colorizer.infer import default_render_size
+from helpers import BW_PHOTO, COLOR_PHOTO, huge_png, make_weights, run_app, served, tiny_pair
 
 
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory) -> Path:
     """Two models, as training leaves them: stage 1 and (more trained) stage 2."""
     folder = tmp_path_factory.mktemp("weights")
-    tiny_weights(folder, "generator_pretrained.pt", "pretrain", 10)
-    tiny_weights(folder, "generator_gan.pt", "gan", 20)
+    make_weights(folder, "generator_pretrained.pt", "pretrain", 10)
+    make_weights(folder, "generator_gan.pt", "gan", 20)
     return folder
-
-
-@pytest.fixture
-def media(monkeypatch) -> dict:
-    """Records what the page hands to st.image / st.download_button: {file id: bytes}."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-    seen: dict[str, bytes] = {}
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def record(self, path_or_data, mimetype, kind, filename=None):
-        file_id = original(self, path_or_data, mimetype, kind, filename)
-        if isinstance(path_or_data, bytes):
-            seen[file_id] = path_or_data
-        return file_id
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", record)
-    return seen
-
-
-def served(media: dict, url: str) -> bytes:
-    return media[url.rsplit("/", 1)[-1].split(".")[0]]
-
-
-def run_app(monkeypatch, folder: Path):
-    from streamlit.testing.v1 import AppTest
-
-    monkeypatch.setenv(WEIGHTS_DIR_ENV, str(folder))
-    monkeypatch.delenv(WEIGHTS_ENV, raising=False)  # the folder alone decides here
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 # ---- the page -----------------------------------------------------------------------------
@@ -203,7 +142,6 @@ def test_the_sidebar_holds_what_a_user_acts_on(monkeypatch, tmp_path):
     """No color strength slider: stage-2 weights colorize at their default strength, blended with the start
     found beside them (a file of its own, `weights blend`, for another strength), as the CLI does."""
     from colorizer.infer import Colorizer
-    from test_infer import tiny_pair
 
     stage1, stage2 = tiny_pair(tmp_path / "pair", "generator_pretrained.pt", "generator_gan.pt", decoy=False)
     at = run_app(monkeypatch, stage1.parent)

@@ -16,7 +16,7 @@ from colorizer.cli import main
 from colorizer.infer import Colorizer, export_onnx
 from colorizer.models import build_generator
 from colorizer.training.runs import TrainingError, start_weights
-from conftest import random_color_image
+from helpers import random_color_image
 
 SCALE = 1.3
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from test_app import BW_PHOTO, ROOT, tiny_weights
+from helpers import BW_PHOTO, ROOT, make_weights
 
 pytestmark = pytest.mark.slow  # a real browser against a real server
 
@@ -93,7 +93,7 @@ def server(tmp_path):
     else:
         weights = tmp_path / "weights"
         weights.mkdir()
-        tiny_weights(weights)
+        make_weights(weights)
     with _serve(weights, tmp_path) as served:
         yield served
 
@@ -276,7 +276,7 @@ def test_a_hint_clicked_in_the_browser_turns_its_region_red(browser, tmp_path):
         pytest.skip("no hints weights in weights/ yet (python pretrain.py --task hints ...)")
     weights = tmp_path / "weights"
     weights.mkdir()
-    tiny_weights(weights)  # the automatic default; the hints weights beside it are found by their metadata
+    make_weights(weights)  # the automatic default; the hints weights beside it are found by their metadata
     shutil.copy(hinted, weights / hinted.name)
     with _serve(weights, tmp_path) as (url, log):
         browser.get(url)

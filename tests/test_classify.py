@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from colorizer.checkpoint import CLASSIFY, WeightsError, find_weights, make_meta, read_meta, save_weights
 from colorizer.classify import CLASSES, NOT_JEWELRY
 from colorizer.classify.data import ClassifyDataset, jewelry_samples, negative_samples, split
 from colorizer.classify.train import ClassifierConfig, confusion, scores, train
 from colorizer.cli import main as cli_main
-from conftest import ROOT
+from helpers import ROOT, drawn_ring
 
 SHIPPED = ROOT / "weights" / "jewelry_classifier.pt"
 STREETS = ROOT.parent / "shared" / "data" / "val" / "intel_scenes"  # never trained on
@@ -147,19 +147,6 @@ def test_the_classifier_is_never_the_default_colorizer(trained, tmp_path, monkey
     assert find_weights(folder, CLASSIFY) == [folder / "zz_classifier.pt"]
     with pytest.raises(WeightsError, match="jewelry classifier weights.*python -m colorizer classify"):
         Colorizer.load(folder / "zz_classifier.pt")
-
-
-def drawn_ring(size: int = 256) -> Image.Image:
-    """A ring as a person draws it: a band seen in perspective and a stone on top, black lines on white."""
-    im = Image.new("L", (size, size), 255)
-    d = ImageDraw.Draw(im)
-    s = size / 256
-    d.ellipse([60 * s, 100 * s, 196 * s, 220 * s], outline=0, width=round(5 * s))
-    d.ellipse([78 * s, 116 * s, 178 * s, 204 * s], outline=0, width=round(4 * s))
-    d.polygon([(128 * s, 40 * s), (158 * s, 72 * s), (128 * s, 104 * s), (98 * s, 72 * s)], outline=0,
-              width=round(4 * s))
-    d.line([(98 * s, 72 * s), (158 * s, 72 * s)], fill=0, width=round(3 * s))
-    return im
 
 
 @pytest.mark.skipif(not SHIPPED.is_file(), reason="no shipped classifier weights in this checkout")

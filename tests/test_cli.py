@@ -5,17 +5,8 @@ import sys
 import pytest
 from PIL import Image
 
-from colorizer.checkpoint import make_meta, save_weights
 from colorizer.cli import main
-from colorizer.models import build_generator
-from conftest import ROOT, copy_examples
-
-
-@pytest.fixture
-def tiny_weights(tmp_path):
-    g = build_generator("resnet18", "none", 64)
-    return save_weights(tmp_path / "weights" / "tiny.pt", g.state_dict(),
-                        make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10))
+from helpers import ROOT, copy_examples
 
 
 @pytest.mark.slow
@@ -93,7 +84,7 @@ def test_pip_install_gives_a_colorizer_command():
     import importlib
     import tomllib
 
-    from conftest import ROOT
+    from helpers import ROOT
 
     target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["colorizer"]
     module, func = target.split(":")

@@ -8,8 +8,7 @@ from PIL import Image
 
 from colorizer import infer, pipeline
 from colorizer.cli import main, plan_outputs
-from conftest import random_color_image
-from test_cli import tiny_weights  # noqa: F401 - the fixture
+from helpers import random_color_image
 
 FAST = ["--backend", "torch", "--precision", "fp32", "--render-size", "64"]
 

@@ -5,7 +5,7 @@ from PIL import Image
 from skimage.color import lab2rgb, rgb2lab
 
 from colorizer.color import AB_SCALE, lab_norm_to_rgb, rgb_to_lab_norm
-from conftest import EXAMPLES_COLOR
+from helpers import EXAMPLES_COLOR
 
 
 def _real_photos(n=4):

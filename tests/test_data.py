@@ -6,7 +6,7 @@ from PIL import Image
 
 from colorizer.data import DataError, PhotoDataset, coco_sample, make_loaders, resolve_data, scan_photos, split_files
 from colorizer.images import PhotoError, is_grayscale, list_photos, open_photo
-from conftest import EXAMPLES_BW, random_color_image
+from helpers import EXAMPLES_BW, random_color_image
 
 
 def test_scan_skips_bad_files_with_one_summary_line(messy_dir):

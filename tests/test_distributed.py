@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from colorizer.checkpoint import load_checkpoint, read_meta
-from conftest import ROOT
+from helpers import ROOT
 
 
 def _torchrun(script, *args, tmp_path):

@@ -355,7 +355,7 @@ def test_run_evaluation_bad_folders(tmp_path, weights):
 
 def test_several_color_strengths_in_one_run(tmp_path, capsys, monkeypatch):
     from colorizer.infer import WEIGHTS_DIR_ENV, WEIGHTS_ENV
-    from test_infer import tiny_pair
+    from helpers import tiny_pair
 
     stage1, stage2 = tiny_pair(tmp_path / "pair", decoy=False)
     data = tmp_path / "squares"

@@ -19,7 +19,7 @@ from colorizer.checkpoint import find_weights, make_meta, save_weights
 from colorizer.infer import Colorizer
 from colorizer.models import build_generator
 from colorizer.training import TrainConfig, train
-from conftest import EXAMPLES_BW, EXAMPLES_COLOR
+from helpers import EXAMPLES_BW, EXAMPLES_COLOR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -177,7 +177,7 @@ def test_page_clicks_become_hints_in_the_photos_pixels_and_the_palette_offers_th
 
 
 def test_page_offers_hints_with_the_hints_weights_and_downloads_the_hinted_photo(folders, monkeypatch):
-    from test_app import BW_PHOTO, run_app
+    from helpers import BW_PHOTO, run_app
 
     at = run_app(monkeypatch, folders["weights"])
     assert "plain.pt" in at.selectbox[0].value  # automatic colorizing keeps the plain colorizer
@@ -202,7 +202,7 @@ def test_api_takes_hints_as_a_json_field_and_refuses_bad_ones(folders, tmp_path)
     from fastapi.testclient import TestClient
 
     from colorizer.serving.api import create_app
-    from test_api import post
+    from helpers import post
 
     gray = folders["gray"].read_bytes()
     app = create_app(open=True, weights_dir=folders["weights"], results_dir=tmp_path / "results")

@@ -15,35 +15,9 @@ from colorizer import color_classes, infer
 from colorizer.checkpoint import make_meta, read_meta, save_weights
 from colorizer.infer import ColorStrengthError, Colorizer, find_partner
 from colorizer.metrics import colorfulness
-from colorizer.models import build_generator
-from conftest import ROOT, random_color_image
-from test_app import BW_PHOTO
+from helpers import BW_PHOTO, ROOT, random_color_image, tiny_generator, tiny_pair
 
 SHIPPED = ROOT / "weights"
-
-
-def tiny_generator(seed: int, n_out: int = 2):
-    torch.manual_seed(seed)
-    return build_generator("resnet18", "none", 64, n_in=1, n_out=n_out)
-
-
-def tiny_pair(folder: Path, stage1: str = "stage1.pt", stage2: str = "stage2.pt", decoy: bool = True) -> tuple:
-    """A stage-1 file and a stage-2 file that records it as its start (meta["init"]), as training
-    writes them; and a decoy stage-1 file (same photos seen, another date) that must not be picked."""
-    folder.mkdir(parents=True, exist_ok=True)
-    meta1 = make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10, date="2025-01-01 10:00 UTC")
-    p1 = save_weights(folder / stage1, tiny_generator(0).state_dict(), meta1, half=True)
-    if decoy:
-        save_weights(folder / "a_decoy.pt", tiny_generator(2).state_dict(),
-                     dict(meta1, date="2025-01-01 09:00 UTC"), half=True)
-    state2 = tiny_generator(1).state_dict()
-    for k, v in state2.items():  # integer buffers must come from stage 2: make them differ
-        if not v.is_floating_point():
-            state2[k] = torch.full_like(v, 7)
-    meta2 = make_meta(stage="gan", backbone="resnet18", size=64, images_seen=30, init=dict(meta1),
-                      config={"init": f"weights/{stage1}"})
-    p2 = save_weights(folder / stage2, state2, meta2, half=True)
-    return p1, p2
 
 
 @pytest.fixture(scope="module")

@@ -16,20 +16,11 @@ import torch.nn.functional as F
 from PIL import Image
 
 from colorizer.color import lab_norm_to_rgb, rgb_to_lab_norm, upsample_rows, widen
-from colorizer.device import TorchNet
 from colorizer.images import to_pil, to_tensor
 from colorizer.infer import Colorizer, compose, gray_baseline, lightness, render_shape
-from conftest import EXAMPLES_COLOR, ROOT
+from helpers import EXAMPLES_COLOR, ROOT, tiny_colorizer
 
 MB = 1 << 20
-
-
-def tiny_colorizer(render_size: int = 64) -> Colorizer:
-    """A Colorizer around a two-layer random network: what is measured here is the full-size work
-    around the network, and a real generator would only add seconds of loading (fastai)."""
-    torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.Tanh(), torch.nn.Conv2d(8, 2, 3, padding=1))
-    return Colorizer(TorchNet(net.eval(), torch.device("cpu")), {}, render_size=render_size)
 
 
 def real_photo(w: int, h: int) -> Image.Image:
@@ -90,7 +81,7 @@ def test_colorize_matches_the_untiled_path():
 PEAK_SCRIPT = r"""
 import json, sys
 from PIL import Image
-from test_memory import tiny_colorizer
+from helpers import tiny_colorizer
 
 def status(key):  # bytes
     with open("/proc/self/status") as f:

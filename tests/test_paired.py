@@ -21,7 +21,7 @@ from colorizer.training.parsers import config_from_args, gan_main, gan_parser, p
 from colorizer.training.tasks import Paired
 from colorizer.paired.translate import Translator
 
-from conftest import EXAMPLES_COLOR
+from helpers import EXAMPLES_COLOR
 
 
 @pytest.fixture(scope="module")

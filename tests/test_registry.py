@@ -10,9 +10,7 @@ import pytest
 from colorizer.card import read_card, rewrite
 from colorizer.checkpoint import CLASSIFY, COLORIZE, HINTS, PAIRED, WeightsError, make_meta, save_weights
 from colorizer.registry import MANIFEST, TASKS, read_manifest, resolve
-from conftest import ROOT
-from test_app import tiny_weights
-from test_translate import tiny_paired
+from helpers import ROOT, make_weights, tiny_paired
 
 SHIPPED = ROOT / "weights"
 
@@ -45,8 +43,8 @@ def test_a_file_copied_into_the_shipped_folder_does_not_change_the_default(tmp_p
 def test_the_manifest_names_one_default_per_task(tmp_path, capsys):
     from colorizer.cli import main
 
-    tiny_weights(tmp_path, "plain.pt", images_seen=10)
-    tiny_weights(tmp_path, "trained_more.pt", images_seen=10**6)
+    make_weights(tmp_path, "plain.pt", images_seen=10)
+    make_weights(tmp_path, "trained_more.pt", images_seen=10**6)
     tiny_paired(tmp_path, "sketch.pt", images_seen=5)
     tiny_paired(tmp_path, "scenes.pt", images_seen=10**6)
     assert resolve(COLORIZE, None, tmp_path).name == "trained_more.pt"  # no manifest: the most trained
@@ -68,7 +66,7 @@ def test_the_manifest_names_one_default_per_task(tmp_path, capsys):
 
 
 def test_a_manifest_naming_a_missing_file_or_unreadable_is_said(tmp_path):
-    tiny_weights(tmp_path, "other.pt")
+    make_weights(tmp_path, "other.pt")
     (tmp_path / MANIFEST).write_text(json.dumps({COLORIZE: "gone.pt"}))
     with pytest.raises(WeightsError, match=r"names gone.pt as the colorize default, but there is no .*gone.pt"):
         resolve(COLORIZE, None, tmp_path)
@@ -95,5 +93,5 @@ def test_each_task_loads_its_own_predictor(tmp_path):
     from colorizer.paired.translate import Translator
 
     assert set(TASKS) >= {COLORIZE, HINTS, PAIRED, CLASSIFY}
-    assert isinstance(registry.load(tiny_weights(tmp_path), device="cpu"), Colorizer)
+    assert isinstance(registry.load(make_weights(tmp_path), device="cpu"), Colorizer)
     assert isinstance(registry.load(tiny_paired(tmp_path), device="cpu"), Translator)

@@ -19,19 +19,18 @@ from colorizer.cli import main
 from colorizer.images import PhotoTooLarge, check_training_photo, open_photo, to_pil, to_tensor
 from colorizer.infer import WEIGHTS_DIR_ENV, WEIGHTS_ENV, resolve_weights
 from colorizer.limits import MAX_PIXELS, result_name
-from conftest import ROOT, random_color_image
-from test_app import APP, huge_png, tiny_weights
+from helpers import APP, ROOT, huge_png, make_weights, random_color_image
 
 
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict:
     """A weights folder as training leaves it (stage 2 ranks first) and a file chosen by hand elsewhere."""
     folder = tmp_path_factory.mktemp("weights")
-    tiny_weights(folder, "generator_pretrained.pt", "pretrain", 10)
-    tiny_weights(folder, "generator_gan.pt", "gan", 20)
+    make_weights(folder, "generator_pretrained.pt", "pretrain", 10)
+    make_weights(folder, "generator_gan.pt", "gan", 20)
     other = tmp_path_factory.mktemp("elsewhere")
     return {"folder": folder, "best": folder / "generator_gan.pt",
-            "by_hand": tiny_weights(other, "by_hand.pt", "pretrain", 1),
+            "by_hand": make_weights(other, "by_hand.pt", "pretrain", 1),
             "flag": folder / "generator_pretrained.pt"}
 
 

@@ -3,7 +3,6 @@ user, another user's results answer 404, open mode says so at start."""
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import sqlite3
 
@@ -14,19 +13,7 @@ from colorizer.cli import main
 from colorizer.serving import keys as keys_module
 from colorizer.serving.api import NO_KEYS_NOTE, OPEN_NOTE, create_app
 from colorizer.serving.keys import KeyStore
-from conftest import random_color_image
-from test_app import tiny_weights
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return tiny_weights(tmp_path_factory.mktemp("weights"))
-
-
-def small_jpeg() -> bytes:
-    buf = io.BytesIO()
-    random_color_image(48, 32).convert("L").save(buf, "JPEG")
-    return buf.getvalue()
+from helpers import small_jpeg
 
 
 def bearer(key: str) -> dict:
@@ -81,8 +68,8 @@ def test_keys_are_compared_in_constant_time(tmp_path, monkeypatch):
     assert len(calls) == 5  # one comparison for every key, found or not: no early exit to time
 
 
-def test_the_key_decides_the_user(tmp_path, weights):
-    app = create_app(weights=weights, results_dir=tmp_path / "res")
+def test_the_key_decides_the_user(tmp_path, tiny_weights):
+    app = create_app(weights=tiny_weights, results_dir=tmp_path / "res")
     keys = KeyStore(app.state.config.db_path)
     alice, bob = keys.add("alice"), keys.add("bob")
     with TestClient(app) as c:
@@ -117,9 +104,9 @@ def test_the_key_decides_the_user(tmp_path, weights):
         assert c.get("/results/bob", headers=bearer(bob)).status_code == 401  # revoked: at once
 
 
-def test_open_mode_keeps_the_old_behaviour_and_says_so(tmp_path, weights, caplog):
+def test_open_mode_keeps_the_old_behaviour_and_says_so(tmp_path, tiny_weights, caplog):
     with caplog.at_level(logging.INFO, logger="uvicorn.error"):
-        with TestClient(create_app(weights=weights, results_dir=tmp_path / "res", open=True)) as c:
+        with TestClient(create_app(weights=tiny_weights, results_dir=tmp_path / "res", open=True)) as c:
             assert OPEN_NOTE in caplog.text
             assert c.get("/health").json()["auth"] == "open"
             r = colorize(c, user_id="carol")
@@ -131,7 +118,7 @@ def test_open_mode_keeps_the_old_behaviour_and_says_so(tmp_path, weights, caplog
             assert c.get("/results/carol").json() == []
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="uvicorn.error"):
-        with TestClient(create_app(weights=weights, results_dir=tmp_path / "keyed")):
+        with TestClient(create_app(weights=tiny_weights, results_dir=tmp_path / "keyed")):
             assert NO_KEYS_NOTE in caplog.text and OPEN_NOTE not in caplog.text
 
 

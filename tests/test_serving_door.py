@@ -7,12 +7,11 @@ from fastapi.testclient import TestClient
 
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
-from test_api_hardening import EchoModel, auth, served  # noqa: F401 (served: a fixture)
-from test_serving_auth import small_jpeg
+from helpers import EchoModel, LiveServer, auth, small_jpeg, trickler
 
 
-def test_no_key_is_401_before_the_body_and_a_declared_size_over_the_limit_413(served):
-    client, key = served
+def test_no_key_is_401_before_the_body_and_a_declared_size_over_the_limit_413(echo_server):
+    client, key = echo_server
     huge = {"Content-Length": str(2 * 2**30), "Content-Type": "multipart/form-data; boundary=x"}
     seen = []
 
@@ -43,66 +42,6 @@ def test_a_body_growing_past_the_limit_without_a_length_is_413(tmp_path, monkeyp
 
         r = client.post("/colorize", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=x"})
         assert r.status_code == 413 and "above the 64 KB limit" in r.json()["detail"], r.text
-
-
-class LiveServer:
-    """The app under a real uvicorn (the settings `python -m colorizer.serving` uses), in a thread, on a free port."""
-
-    def __init__(self, app):
-        import threading
-
-        import uvicorn
-
-        from colorizer.serving.__main__ import server_settings
-
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                                    **server_settings()))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self):
-        import time
-
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert self.server.started
-        self.port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    def __exit__(self, *exc):
-        self.server.should_exit = True
-        self.thread.join(10)
-
-
-def trickler(port: int, stop, key: str | None = None, length: int = 100_000):
-    """A client that sends full headers, then one body byte every 0.1 s until stop is set or it is answered.
-    Returns (status or None, seconds until answered)."""
-    import socket
-    import time
-
-    head = (f"POST /colorize HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n"
-            "Content-Type: multipart/form-data; boundary=b\r\n"
-            + (f"Authorization: Bearer {key}\r\n" if key else "") + "\r\n")
-    part = b'--b\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n\r\n'
-    body = iter(part + b"x" * length)
-    t0 = time.monotonic()
-    with socket.create_connection(("127.0.0.1", port), timeout=0.1) as sock:
-        sock.sendall(head.encode())
-        while not stop.is_set():
-            try:
-                got = sock.recv(4096)
-                if got:
-                    return int(got.split(b" ", 2)[1]), time.monotonic() - t0
-                return None, time.monotonic() - t0  # closed without an answer
-            except (socket.timeout, TimeoutError):
-                pass
-            try:
-                sock.sendall(bytes([next(body)]))
-            except OSError:
-                return None, time.monotonic() - t0
-    return None, time.monotonic() - t0
 
 
 def test_keyed_requests_are_served_while_20_keyless_and_5_keyed_clients_trickle_bodies(tmp_path):
@@ -166,8 +105,8 @@ def test_python_m_colorizer_serving_runs_uvicorn_with_the_header_limit(tmp_path,
     assert os.environ["COLORIZER_UPLOAD_TIMEOUT"] == "30"
 
 
-def test_a_multipart_body_cut_short_is_400_saying_so_not_a_missing_field(served):
-    client, key = served
+def test_a_multipart_body_cut_short_is_400_saying_so_not_a_missing_field(echo_server):
+    client, key = echo_server
     whole = (b'--b\r\nContent-Disposition: form-data; name="image"; filename="p.jpg"\r\n'
              b"Content-Type: image/jpeg\r\n\r\n" + small_jpeg() + b"\r\n--b--\r\n")
     headers = {**auth(key), "Content-Type": "multipart/form-data; boundary=b"}

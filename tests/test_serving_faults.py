@@ -13,8 +13,7 @@ from colorizer.serving import store as store_module
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
 from colorizer.serving.store import StoreError
-from test_api_hardening import EchoModel, auth
-from test_serving_auth import small_jpeg
+from helpers import EchoModel, auth, small_jpeg
 
 
 def full(*args, **kwargs):

@@ -12,7 +12,7 @@ from PIL import Image
 
 from colorizer.serving.api import create_app
 from colorizer.serving.gate import Busy, Gate
-from test_serving_auth import small_jpeg
+from helpers import small_jpeg
 
 
 class HeldModel:

@@ -13,11 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from colorizer.serving.api import create_app, memory_mb
+from colorizer.serving.api import create_app
+from colorizer.serving.routes import memory_mb
 from colorizer.serving.keys import KeyStore
-from test_api_hardening import EchoModel, auth, png_with, BOMB_CHUNKS
-from test_serving_auth import small_jpeg
-from test_serving_door import LiveServer, trickler
+from helpers import BOMB_CHUNKS, EchoModel, LiveServer, auth, png_with, small_jpeg, trickler
 
 SECONDS = float(os.environ.get("COLORIZER_SOAK_SECONDS", "8"))
 

@@ -19,13 +19,7 @@ from colorizer.serving.api import create_app
 from colorizer.serving.config import ServeConfig
 from colorizer.serving.keys import KeyStore
 from colorizer.serving.store import ResultStore, StoreError
-from conftest import ROOT, random_color_image
-from test_app import tiny_weights
-
-
-@pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    return tiny_weights(tmp_path_factory.mktemp("weights"))
+from helpers import ROOT, random_color_image
 
 
 def jpeg() -> bytes:
@@ -38,8 +32,8 @@ def pngs(folder) -> list[str]:
     return sorted(p.name for p in (folder / "png").glob("*.png"))
 
 
-def test_results_survive_a_restart_and_delete_removes_one(tmp_path, weights):
-    config = ServeConfig(results_dir=tmp_path / "res", weights=weights)
+def test_results_survive_a_restart_and_delete_removes_one(tmp_path, tiny_weights):
+    config = ServeConfig(results_dir=tmp_path / "res", weights=tiny_weights)
     key = KeyStore(config.db_path).add("alice")
     headers = {"Authorization": f"Bearer {key}"}
     with TestClient(create_app(config)) as c:
@@ -100,17 +94,17 @@ def test_writes_are_atomic_and_leftovers_are_cleared(tmp_path, monkeypatch):
     assert sorted(p.name for p in (tmp_path / "png").iterdir()) == sorted([f"{kept.id}.png", "fresh.png"])
 
 
-def test_an_unusable_results_folder_is_named(tmp_path, weights):
+def test_an_unusable_results_folder_is_named(tmp_path, tiny_weights):
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(StoreError, match=f"{tmp_path / 'file'}.*results cannot be written there"):
         ResultStore(tmp_path / "file" / "results").prepare()
     with pytest.raises(StoreError):  # the server does not start on it
-        with TestClient(create_app(results_dir=tmp_path / "file" / "results", weights=weights)):
+        with TestClient(create_app(results_dir=tmp_path / "file" / "results", weights=tiny_weights)):
             pass
 
 
-def test_a_full_disk_still_answers_the_photo(tmp_path, weights, monkeypatch):
-    app = create_app(results_dir=tmp_path / "res", weights=weights, open=True)
+def test_a_full_disk_still_answers_the_photo(tmp_path, tiny_weights, monkeypatch):
+    app = create_app(results_dir=tmp_path / "res", weights=tiny_weights, open=True)
 
     def full(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")

@@ -19,8 +19,7 @@ import uvicorn
 from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
 from colorizer.serving.store import ResultStore
-from conftest import ROOT, random_color_image
-from test_app import tiny_weights
+from helpers import ROOT, make_weights, random_color_image
 from tools import loadtest
 
 
@@ -91,7 +90,7 @@ def test_two_workers_see_the_same_results(tmp_path):
 def live_server(tmp_path_factory):
     """(url, key): uvicorn in a thread of this process, with tiny weights."""
     folder = tmp_path_factory.mktemp("live")
-    app = create_app(weights=tiny_weights(folder), results_dir=folder / "res", max_running=1, max_waiting=2)
+    app = create_app(weights=make_weights(folder), results_dir=folder / "res", max_running=1, max_waiting=2)
     key = KeyStore(app.state.config.db_path).add("alice")
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

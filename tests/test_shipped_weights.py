@@ -8,7 +8,7 @@ from colorizer.images import open_photo
 from colorizer.infer import Colorizer
 from colorizer.limits import DEFAULT_COLOR_STRENGTH
 from colorizer.registry import resolve
-from conftest import EXAMPLES_BW, ROOT
+from helpers import EXAMPLES_BW, ROOT
 
 WEIGHTS = ROOT / "weights"
 
@@ -89,7 +89,7 @@ def test_shipped_hints_weights_are_found_for_hints_only_and_follow_a_hint(monkey
 def test_shipped_jewelry_paired_weights_are_the_sketch_apps_and_color_a_drawn_ring():
     from colorizer.paired.sketch_app import SketchModels
     from colorizer.paired.translate import Translator
-    from test_classify import drawn_ring
+    from helpers import drawn_ring
 
     meta = read_meta(WEIGHTS / "sketch2jewelry.pt")
     assert meta["task"] == "paired" and meta["dtype"] == "float16" and meta["size"] == 128

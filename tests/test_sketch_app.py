@@ -16,10 +16,7 @@ from colorizer.serving.api import create_app
 from colorizer.serving.keys import KeyStore
 from colorizer.registry import set_default
 from colorizer.paired.sketch_app import PAIRED_NAME, SketchModels
-from conftest import ROOT
-from test_app import huge_png, media, run_app, served  # noqa: F401 (media: a fixture)
-from test_classify import drawn_ring
-from test_translate import tiny_paired
+from helpers import ROOT, drawn_ring, huge_png, run_app, served, tiny_paired
 
 SHIPPED = ROOT / "weights" / "jewelry_classifier.pt"
 STREETS = ROOT.parent / "shared" / "data" / "val" / "intel_scenes"

@@ -18,7 +18,7 @@ from colorizer import backend
 from colorizer.infer import ColorStrengthError, Colorizer, export_onnx
 from colorizer.models import PatchDiscriminator, build_generator
 from colorizer.pipeline import colorize_files
-from conftest import EXAMPLES_BW, ROOT, copy_examples
+from helpers import EXAMPLES_BW, ROOT, copy_examples
 
 SHIPPED = ROOT / "weights" / "generator_pretrained.pt"
 

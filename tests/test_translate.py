@@ -13,35 +13,21 @@ from fastapi.testclient import TestClient
 from PIL import Image
 
 from colorizer import app_logic
-from colorizer.checkpoint import WeightsError, find_weights, make_meta, save_weights
+from colorizer.checkpoint import WeightsError, find_weights
 from colorizer.cli import main
 from colorizer.infer import Colorizer, resolve_weights
 from colorizer.models import build_paired_generator
 from colorizer.serving.api import create_app
 from colorizer.serving.model import ModelHolder
-from colorizer.training.tasks import Paired
 from colorizer.paired.translate import Translator, render_shape
-from conftest import EXAMPLES_BW, random_color_image
-from test_app import BW_PHOTO, run_app, tiny_weights
-
-SIZE, FILTERS = 32, 8  # a 5-downsampling U-Net of 8 filters: ~70k parameters
-
-
-def tiny_paired(folder: Path, name: str = "sketch2photo.pt", images_seen: int = 10**6, seed: int = 0) -> Path:
-    """Paired weights with the metadata training writes (tasks.Paired.meta), random init, fp16."""
-    task = Paired("unet", "AtoB", SIZE, FILTERS)
-    torch.manual_seed(seed)
-    g = task.build_generator("resnet18", "none", SIZE)
-    meta = make_meta(stage="gan", task="paired", backbone="resnet18", size=SIZE, images_seen=images_seen,
-                     **task.meta())
-    return save_weights(folder / name, g.state_dict(), meta, half=True)
-
+from helpers import BW_PHOTO, EXAMPLES_BW, make_weights, random_color_image, run_app, tiny_paired
+from helpers import PAIRED_FILTERS as FILTERS, PAIRED_SIZE as SIZE
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory) -> Path:
     """A weights folder with a colorizer and (more trained) paired weights, as weights/ ships them."""
     folder = tmp_path_factory.mktemp("weights")
-    tiny_weights(folder, "colorizer_gan.pt", "gan", 20)
+    make_weights(folder, "colorizer_gan.pt", "gan", 20)
     tiny_paired(folder)
     return folder
 

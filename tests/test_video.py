@@ -17,8 +17,7 @@ from colorizer.limits import DEFAULT_TEMPORAL
 from colorizer.video import TemporalSmoother, VideoError, colorize_video, probe
 from colorizer.video.clips import camera_clip, cut_frames, write_clip
 from colorizer.video.evaluate import Flicker, lab_blocks, run_video_evaluation
-from conftest import EXAMPLES_COLOR
-from test_app import tiny_weights
+from helpers import EXAMPLES_COLOR, run_app
 
 SIZE = (96, 64)
 PHOTOS = sorted(EXAMPLES_COLOR.glob("*.jpg"))
@@ -51,13 +50,8 @@ def streams(path: Path) -> dict:
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory) -> Path:
-    return tiny_weights(tmp_path_factory.mktemp("weights"))
-
-
-@pytest.fixture(scope="module")
-def model(weights) -> Colorizer:
-    return Colorizer.load(weights, device="cpu", backend="torch")
+def model(tiny_weights) -> Colorizer:
+    return Colorizer.load(tiny_weights, device="cpu", backend="torch")
 
 
 def cli(*args) -> int:
@@ -70,10 +64,10 @@ def leftovers(folder: Path) -> list[str]:
 
 # ---- the command line ------------------------------------------------------------------------
 
-def test_colorize_keeps_frames_rate_size_and_sound(tmp_path, weights, capsys):
+def test_colorize_keeps_frames_rate_size_and_sound(tmp_path, tiny_weights, capsys):
     src = clip(tmp_path / "film.mp4", frames=15, fps=24, audio=True)
     out = tmp_path / "film_color.mp4"
-    assert cli(src, "-o", out, "--weights", weights) == 0
+    assert cli(src, "-o", out, "--weights", tiny_weights) == 0
     got, was = streams(out), streams(src)
     assert got["video"] == "h264" and got["size"] == SIZE and got["rate"] == Fraction(24)
     assert got["audio"] == ["aac"] and got["audio_seconds"] == pytest.approx(was["audio_seconds"], abs=0.05)
@@ -102,7 +96,7 @@ def test_audio_the_container_cannot_hold_is_encoded_again(tmp_path, model):
     assert any("re-encoded" in n for n in result.notes)
 
 
-def test_codec_and_crf(tmp_path, model, weights, capsys):
+def test_codec_and_crf(tmp_path, model, tiny_weights, capsys):
     src = clip(tmp_path / "in.mp4", frames=6)
     small = colorize_video(model, src, tmp_path / "small.mp4", crf=40).dest
     big = colorize_video(model, src, tmp_path / "big.mp4", crf=5).dest
@@ -110,20 +104,20 @@ def test_codec_and_crf(tmp_path, model, weights, capsys):
     assert streams(colorize_video(model, src, tmp_path / "v.mp4", codec="vp9").dest)["video"] == "vp9"
     for bad, says in [(["--codec", "nosuch"], "no such video encoder"), (["--crf", "70"], "outside 0..51"),
                       (["--codec", "h264", "-o", tmp_path / "x.webm"], "cannot hold h264")]:
-        args = [src, "--weights", weights, *bad] + ([] if "-o" in bad else ["-o", tmp_path / "x.mp4"])
+        args = [src, "--weights", tiny_weights, *bad] + ([] if "-o" in bad else ["-o", tmp_path / "x.mp4"])
         assert cli(*args) == 2  # before the model loads
         assert says in capsys.readouterr().err
     assert not (tmp_path / "x.mp4").exists() and not (tmp_path / "x.webm").exists()
 
 
-def test_a_folder_mixes_photos_and_videos(tmp_path, weights, capsys):
+def test_a_folder_mixes_photos_and_videos(tmp_path, tiny_weights, capsys):
     folder = tmp_path / "archive"
     (folder / "reels").mkdir(parents=True)
     clip(folder / "reels" / "a.avi", frames=6)
     clip(folder / "reels" / "a.mov", frames=6)  # the same name: a suffix for the second
     (folder / "reels" / "broken.mp4").write_bytes(b"not a film at all")
     Image.open(PHOTOS[0]).convert("L").resize((80, 60)).save(folder / "old.jpg")
-    assert cli(folder, "-o", tmp_path / "out", "--weights", weights) == 0
+    assert cli(folder, "-o", tmp_path / "out", "--weights", tiny_weights) == 0
     out = tmp_path / "out"
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == \
         ["old_color.png", "reels/a_color.mp4", "reels/a_color_2.mp4"]
@@ -155,7 +149,7 @@ def test_plan_videos(tmp_path):
             plan_videos([str(tmp_path / i) for i in inputs], output and str(tmp_path / output))
 
 
-def test_bad_inputs_are_named_with_the_reason(tmp_path, weights, capsys):
+def test_bad_inputs_are_named_with_the_reason(tmp_path, tiny_weights, capsys):
     good = clip(tmp_path / "good.mp4", frames=4, audio=True)
     (tmp_path / "text.mp4").write_text("hello, not a video\n" * 20)
     data = good.read_bytes()
@@ -170,7 +164,7 @@ def test_bad_inputs_are_named_with_the_reason(tmp_path, weights, capsys):
     for name, says in [("text.mp4", "not a readable video"), ("cut.mp4", "not a readable video"),
                        ("odd_codec.mp4", "its video codec zzz9 (unknown to FFmpeg) cannot be decoded"),
                        ("sound.mp4", "no video stream (it holds audio only)")]:
-        assert cli(tmp_path / name, "-o", tmp_path / "out.mp4", "--weights", weights) == 2
+        assert cli(tmp_path / name, "-o", tmp_path / "out.mp4", "--weights", tiny_weights) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert err == [f"error: {tmp_path / name}: " + err[0].split(": ", 2)[2]] and says in err[0], err
     assert not (tmp_path / "out.mp4").exists() and not leftovers(tmp_path)
@@ -218,7 +212,7 @@ def test_a_write_cut_short_leaves_nothing(tmp_path, model, monkeypatch):
     assert not out.exists() and not leftovers(out.parent)
 
 
-def test_ctrl_c_keeps_nothing_half_written(tmp_path, weights, monkeypatch, capsys):
+def test_ctrl_c_keeps_nothing_half_written(tmp_path, tiny_weights, monkeypatch, capsys):
     import colorizer.infer as infer
 
     src = clip(tmp_path / "in.mp4", frames=12)
@@ -233,7 +227,7 @@ def test_ctrl_c_keeps_nothing_half_written(tmp_path, weights, monkeypatch, capsy
 
     monkeypatch.setattr(infer.Colorizer, "predict_ab", interrupted)
     out = tmp_path / "film_color.mp4"
-    assert cli(src, "-o", out, "--weights", weights, "--batch-size", "2") == 130
+    assert cli(src, "-o", out, "--weights", tiny_weights, "--batch-size", "2") == 130
     assert "interrupted" in capsys.readouterr().err
     assert not out.exists() and not leftovers(tmp_path)
     assert not [t for t in threading.enumerate() if t.name.startswith("video-")]  # the stages ended
@@ -323,12 +317,12 @@ def test_clips_have_their_cut():
     assert int(np.argmax(jump)) + 1 == cut
 
 
-def test_evaluate_video_smoothing_cuts_flicker(tmp_path, weights, capsys):
+def test_evaluate_video_smoothing_cuts_flicker(tmp_path, tiny_weights, capsys):
     folder = tmp_path / "val"
     folder.mkdir()
     for p in PHOTOS[:2]:
         Image.open(p).save(folder / p.name)
-    summary = run_video_evaluation(folder, weights=weights, out_dir=tmp_path / "eval", size=(64, 48), seconds=0.6,
+    summary = run_video_evaluation(folder, weights=tiny_weights, out_dir=tmp_path / "eval", size=(64, 48), seconds=0.6,
                                    fps=20, device="cpu")
     per_frame, default = summary["settings"]
     assert (per_frame["temporal"], default["temporal"]) == (0.0, DEFAULT_TEMPORAL)
@@ -340,7 +334,7 @@ def test_evaluate_video_smoothing_cuts_flicker(tmp_path, weights, capsys):
 
     # and from the command line, on a film file
     film = clip(tmp_path / "film.mp4", frames=4)
-    assert main(["evaluate", "--video", "--data", str(film), "--weights", str(weights), "--out",
+    assert main(["evaluate", "--video", "--data", str(film), "--weights", str(tiny_weights), "--out",
                  str(tmp_path / "e2"), "--temporal", "0.5", "--device", "cpu"]) == 0
     out = capsys.readouterr().out
     assert "per-frame (0)" in out and "temporal 0.5" in out and "ground truth" in out
@@ -349,9 +343,8 @@ def test_evaluate_video_smoothing_cuts_flicker(tmp_path, weights, capsys):
 
 # ---- the page ---------------------------------------------------------------------------------
 
-def test_page_colorizes_a_short_film(tmp_path, monkeypatch, model, weights):
+def test_page_colorizes_a_short_film(tmp_path, monkeypatch, model, tiny_weights):
     from colorizer import app_logic as logic
-    from test_app import run_app
 
     src = clip(tmp_path / "film.mp4", frames=8, audio=True)
     result = logic.colorize_film(model, src.read_bytes(), "film.mp4")
@@ -364,7 +357,7 @@ def test_page_colorizes_a_short_film(tmp_path, monkeypatch, model, weights):
     with pytest.raises(VideoError, match="MB limit"):
         logic.colorize_film(None, b"x" * 100, "big.mp4", max_bytes=10)
 
-    at = run_app(monkeypatch, weights.parent)
+    at = run_app(monkeypatch, tiny_weights.parent)
     assert {".mp4", ".webm"} <= set(at.file_uploader[0].allowed_type)
     at.file_uploader[0].set_value([("film.mp4", src.read_bytes(), "video/mp4"),
                                    ("bad.mp4", b"not a film", "video/mp4")])

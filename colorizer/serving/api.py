@@ -46,7 +46,7 @@ from .faults import STORAGE_ERRORS, Storage, probe_writes
 from .gate import Gate
 from .keys import KeyStore
 from .model import ModelHolder
-from .routes import memory_mb, router  # noqa: F401 (memory_mb: tools and tests)
+from .routes import router
 from .store import ResultStore
 
 OPEN_NOTE = ("open mode (COLORIZER_API_OPEN=1): no API keys are asked for and the form's user_id decides; "
