@@ -44,7 +44,7 @@ def weights(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_ray():
     """One local Ray for the module (2 CPUs, small object store); `batch` joins it, as it joins a cluster."""
-    ray.init(num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20, log_to_driver=False,
+    ray.init(address="local", num_cpus=2, include_dashboard=False, object_store_memory=80 * 2**20, log_to_driver=False,
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     yield
     ray.shutdown()

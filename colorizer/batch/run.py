@@ -19,6 +19,7 @@ import re
 import signal
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from . import manifest
@@ -125,9 +126,16 @@ def _init_ray(args: argparse.Namespace) -> bool:
                    logging_level="INFO" if args.verbose else "ERROR")
     address = args.address or os.environ.get("RAY_ADDRESS")
     if address:
-        ray.init(address=address, **options)
+        try:
+            ray.init(address=address, **options)
+        except (ConnectionError, RuntimeError) as err:  # no cluster there, or its token is not ours
+            from ..cli import PlanError
+
+            raise PlanError(f"cannot join the Ray cluster at {address}: {str(err).splitlines()[0][:200]} (is it "
+                            f"running? with token authentication, set RAY_AUTH_MODE=token and the cluster's "
+                            f"token: docs/batch.md)") from None
     else:
-        ray.init(num_cpus=args.num_cpus, include_dashboard=False,
+        ray.init(address="local", num_cpus=args.num_cpus, include_dashboard=False,  # never a stale cluster's
                  object_store_memory=args.object_store_mb * 2**20 if args.object_store_mb else None, **options)
     return True
 
@@ -146,10 +154,12 @@ def _colorize(args, src: Store, dest: Store, pending: list[tuple[str, str]]) -> 
 
     if not args.verbose:  # our progress bar and summary, not Ray Data's per-operator lines
         logging.getLogger("ray.data").setLevel(logging.ERROR)
+        warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
     context = DataContext.get_current()
     context.enable_progress_bars = args.verbose
     context.print_on_execution_start = args.verbose
-    bs = args.batch_size
+    # batches of --batch-size, smaller when there are fewer photos than that for every worker
+    bs = max(1, min(args.batch_size, -(-len(pending) // args.workers)))
     table = pa.table({"source": [s for s, _ in pending], "output": [d for _, d in pending]})
     ds = ray.data.from_arrow([table.slice(i, bs) for i in range(0, len(pending), bs)])
     ds = ds.map_batches(ColorizeBatch, batch_size=bs, batch_format="pyarrow",
