@@ -2,7 +2,7 @@
 label them, loading either kind of model, reading an uploaded photo, colorizing (or, with paired
 weights, translating) it with timing, PNG and zip files; the page's short films (colorize_film).
 
-`streamlit_app.py` only lays these out; `colorizer.serving.api` serves them over HTTP.
+`colorizer/page/` (streamlit_app.py) only lays these out; `colorizer.serving.api` serves them over HTTP.
 """
 from __future__ import annotations
 
