@@ -1,6 +1,6 @@
 """Color hints on the page: what a click on the shown photo means, the palette offered for it, the
 hints drawn as dots on the photo, and the photo colorized with them. No Streamlit here (the page,
-streamlit_app.py, lays it out), so all of it is tested without a browser.
+colorizer/page/hint_panel.py, lays it out), so all of it is tested without a browser.
 
 A click comes from streamlit-image-coordinates as {x, y, width, height, unix_time} in the shown
 image's pixels; hints are kept in the photo's own pixels (hints.UserHint), as the CLI and the API take them.
