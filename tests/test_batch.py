@@ -242,3 +242,17 @@ def test_batch_errors_are_one_line_before_ray_starts(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["batch", str(tmp_path / "empty"), str(tmp_path / "out")]) == 2
     assert "no photos found" in capsys.readouterr().err
+
+
+def test_a_batch_that_fails_outright_is_one_error_line(tmp_path, weights, local_ray, capsys):
+    """Not a photo's fault (those are refused rows): its manifest part cannot be written. The run stops with
+    one line, and the results already written are found by the next run."""
+    src = make_archive(tmp_path / "archive")
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / manifest.PARTS).write_text("a file where the parts' folder goes")
+    assert main(["batch", str(src), str(tmp_path / "out"), "--weights", str(weights), "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    said = re.findall(r"^error: .*", err, re.M)  # after the progress bar
+    assert len(said) == 1 and said[0].startswith("error: a batch failed, the run stopped: FileExistsError")
+    assert manifest.PARTS in said[0] and "rerun the same command" in said[0]
+    assert "Traceback" not in err and "ERROR" not in err

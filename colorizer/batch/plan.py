@@ -23,7 +23,8 @@ def plan(src: Store, dest: Store, fmt: str = "png") -> BatchPlan:
     from ..cli import PlanError
 
     if not src.is_dir():
-        raise PlanError(f"{src.location}: no such folder (batch colorizes a folder; `colorize` takes single photos)")
+        what = "is a file" if src.local and Path(src.root).exists() else "no such folder"
+        raise PlanError(f"{src.location}: {what} (batch colorizes a folder; `colorize` takes single photos)")
     return _local_plan(src, dest, fmt) if src.local else _uri_plan(src, dest, fmt)
 
 

@@ -31,6 +31,20 @@ STOP_AFTER_ENV = "COLORIZER_BATCH_TEST_STOP_AFTER"
 _TEMP = re.compile(r"^\..+\.[A-Za-z0-9_]{8}\.tmp$")  # files.atomic_path's `.NAME.XXXXXXXX.tmp`
 
 
+class BatchError(ValueError):
+    """The run could not go on (a batch failed as a whole: its manifest part could not be written, ...);
+    the message is the one line to print (cli.run_command)."""
+
+
+def _cause(err: BaseException) -> str:
+    """The error a failed Ray task raised in our code, as one line: the last `SomeError: message` of the
+    remote traceback Ray carries in its text (Ray Data wraps it in a UserCodeException)."""
+    found = [line.strip() for line in str(err).splitlines()
+             if re.match(r"^\s*[\w.]*(Error|Exception): ", line) and not line.strip().startswith("ray.")]
+    return (found[-1] if found else str(err).strip().splitlines()[0] if str(err).strip()
+            else err.__class__.__name__)[:300]
+
+
 def remove_temp_files(dest: Store) -> int:
     """Temp files left in a local DEST by writes that were killed (never a finished output)."""
     if not dest.local or not Path(dest.root).is_dir():
@@ -88,9 +102,11 @@ def run_batch(args: argparse.Namespace) -> int:
     skipped_rows = [dict(source=s, status="skipped", reason=why) for s, why in skipped]
     counts = {"done": 0, "refused": 0, "adopted": 0}
     code = 0
-    if pending:
-        counts, code = _colorize(args, src, dest, pending)
-    final = manifest.consolidate(dest, skipped_rows)
+    try:
+        if pending:
+            counts, code = _colorize(args, src, dest, pending)
+    finally:  # also when a batch failed: what was finished is recorded
+        final = manifest.consolidate(dest, skipped_rows)
     totals = {k: sum(1 for v in final.column("status").to_pylist() if v == k) for k in manifest.STATUSES}
     adopted = f" ({counts['adopted']} found already written)" if counts["adopted"] else ""
     print(f"This run: {counts['done']} done{adopted}, {counts['refused']} refused. All runs: {totals['done']} done, "
@@ -153,7 +169,7 @@ def _colorize(args, src: Store, dest: Store, pending: list[tuple[str, str]]) -> 
     from .worker import ADOPTED, ColorizeBatch
 
     if not args.verbose:  # our progress bar and summary, not Ray Data's per-operator lines
-        logging.getLogger("ray.data").setLevel(logging.ERROR)
+        logging.getLogger("ray.data").setLevel(logging.CRITICAL)  # a failed batch: our one error: line
         warnings.filterwarnings("ignore", message="The minimum number of concurrent actors")
     context = DataContext.get_current()
     context.enable_progress_bars = args.verbose
@@ -191,6 +207,10 @@ def _colorize(args, src: Store, dest: Store, pending: list[tuple[str, str]]) -> 
                     os.kill(os.getpid(), signal.SIGKILL)
     except KeyboardInterrupt:
         code = 130
+    except ray.exceptions.RayError as err:  # a batch failed outright (not a photo: those are refused rows)
+        cause = _cause(err)
+        raise BatchError(f"a batch failed, the run stopped: {cause}; what was finished is recorded, rerun the "
+                         f"same command to continue") from None
     finally:
         if started_ray:
             ray.shutdown()
