@@ -6,8 +6,9 @@ on the same N photos, in one run on one machine (issue 44; docs/batch.md, Measur
 
 Each command runs as a user runs it (a fresh process: imports, model load, for batch a local Ray started in
 the process), into a fresh output folder, on a folder of links to the same N photos. Printed for each: the
-wall time and photos/s from start to exit, and for batch its own in-run rate (after Ray and the actors are up,
-as it prints it); then each one's ratio to colorize. Runs alternate over --reps so a busy moment falls on all.
+wall time and photos/s from start to exit, and for batch its own in-run rate (as it prints it: from its first
+batch submitted, once Ray is up; the actors' start and model load are in it); then each one's ratio to
+colorize. Runs alternate over --reps so a busy moment falls on all.
 """
 from __future__ import annotations
 
@@ -107,8 +108,8 @@ def main(argv=None) -> int:
         rate = a.n / wall
         own = f"{max(inrun[name]):.2f}" if inrun[name] else "-"
         print(f"{name:<18}{wall:>9.1f}{rate:>10.2f}{rate / base:>12.2f}{own:>17}")
-    print("(best of the runs; photos/s from start to exit, as a user waits; in-run: batch's own rate once Ray "
-          "and its actors are up)")
+    print("(best of the runs; photos/s from start to exit, as a user waits; in-run: batch's own rate, from its "
+          "first batch submitted, Ray up, the actors' start and model load included)")
     if a.keep:
         print(f"kept: {tmp}")
     else:
