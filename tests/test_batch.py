@@ -22,21 +22,17 @@ from colorizer.batch.run import STOP_AFTER_ENV
 from colorizer.batch.store import Store
 from colorizer.batch.worker import ADOPTED, DIE_ONCE_ENV, ColorizeBatch
 from colorizer.cli import main
-from conftest import EXAMPLES_BW, EXAMPLES_COLOR, ROOT
+from helpers import EXAMPLES_BW, EXAMPLES_COLOR, ROOT, TINY_BODY, make_weights
 
 ray = pytest.importorskip("ray")
 
 
 @pytest.fixture(scope="module")
 def weights(tmp_path_factory) -> Path:
-    """Tiny random weights (as test_app's), exported for onnxruntime once for the module."""
-    from colorizer.checkpoint import make_meta, save_weights
+    """Tiny random weights of the module's own (the onnx export is written beside them), exported once."""
     from colorizer.infer import Colorizer
-    from colorizer.models import build_generator
 
-    g = build_generator("resnet18", "none", 64)
-    path = save_weights(tmp_path_factory.mktemp("weights") / "tiny.pt", g.state_dict(),
-                        make_meta(stage="pretrain", backbone="resnet18", size=64, images_seen=10), half=True)
+    path = make_weights(tmp_path_factory.mktemp("weights"), backbone=TINY_BODY)
     Colorizer.load(path, device="cpu", backend="onnx")  # the cache the CLI and the actors then share
     return path
 
