@@ -274,7 +274,8 @@ class Colorizer:
     def load(cls, weights: str | Path | None = None, device: str = "auto", precision: str = "auto",
              render_size: int | None = None, weights_dir: str | Path | None = None,
              color_strength: float | None = None, base_weights: str | Path | None = None,
-             temperature: float | None = None, backend: str = "torch", hints: bool = False) -> "Colorizer":
+             temperature: float | None = None, backend: str = "torch", hints: bool = False,
+             threads: int | None = None) -> "Colorizer":
         """weights None: resolve_weights (then $COLORIZER_WEIGHTS, then the best in weights_dir).
         render_size None: default_render_size (the size the weights were trained at).
 
@@ -293,6 +294,8 @@ class Colorizer:
 
         hints: the user gives color hints: weights None picks the best hints weights in the folder
         (never chosen otherwise), and weights that take no hints are a WeightsError naming them.
+
+        threads: the onnx backend's CPU threads (None: one per core); batch's workers each take their share.
         """
         path = hints_weights_path(weights, weights_dir) if hints else resolve_weights(weights, weights_dir, task=COLORIZE)
         if path.suffix.lower() == ".onnx":
@@ -330,7 +333,7 @@ class Colorizer:
                 return _generator(path, meta, state)
 
             if resolve_backend(backend, device) == "onnx":
-                net = cached_net(path, base, strength, make_generator, meta, members)
+                net = cached_net(path, base, strength, make_generator, meta, members, threads=threads)
             else:
                 net = _torch_net(make_generator(), device, precision)
         centers = bin_centers_of(meta)

@@ -68,8 +68,12 @@ def _with_meta(data: bytes, meta: dict) -> bytes:
     return model.SerializeToString()
 
 
-def _options(ort, optimized: bool = False, save: Path | None = None):
+def _options(ort, optimized: bool = False, save: Path | None = None, threads: int | None = None):
+    """threads: the session's CPU threads (None: onnxruntime's own choice, one per core); several
+    sessions on one machine (batch's workers) each take their share instead of all the cores."""
     options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads, options.inter_op_num_threads = int(threads), 1
     options.log_severity_level = 3  # errors only
     # Idle pool threads sleep instead of spinning: the folder pipeline's decode and encode threads
     # need those cores between two network calls (README, Speed).
@@ -109,7 +113,8 @@ class OnnxNet:
 
     backend, device, precision = "onnx", "cpu", "fp32"  # as device.TorchNet says where it runs
 
-    def __init__(self, source: str | Path | bytes, name: str = "<memory>", optimized: Path | None = None):
+    def __init__(self, source: str | Path | bytes, name: str = "<memory>", optimized: Path | None = None,
+                 threads: int | None = None):
         try:
             import onnxruntime as ort
         except ImportError:
@@ -119,12 +124,12 @@ class OnnxNet:
         self.session = None
         if optimized is not None and optimized.is_file():
             try:
-                self.session = ort.InferenceSession(str(optimized), _options(ort, optimized=True),
+                self.session = ort.InferenceSession(str(optimized), _options(ort, optimized=True, threads=threads),
                                                     providers=["CPUExecutionProvider"])
             except Exception:  # noqa: BLE001 - damaged or from another onnxruntime: optimize again
                 optimized.unlink(missing_ok=True)
         if self.session is None:
-            self.session = self._optimize(ort, model, optimized)
+            self.session = self._optimize(ort, model, optimized, threads)
         props = self.session.get_modelmeta().custom_metadata_map
         if META_KEY not in props:
             raise OnnxError(f"{self.name}: not a colorizer ONNX model (no {META_KEY} metadata; "
@@ -132,14 +137,15 @@ class OnnxNet:
         self.meta = json.loads(props[META_KEY])
         self.input = self.session.get_inputs()[0].name
 
-    def _optimize(self, ort, model, optimized: Path | None):
+    def _optimize(self, ort, model, optimized: Path | None, threads: int | None = None):
         """A session on model, its optimized graph saved to optimized (files.atomic_path) when given
         and writable; when it cannot be saved (a full disk, a read-only folder), a session all the same."""
         if optimized is not None:
             session = None
             try:
                 with atomic_path(optimized) as tmp:
-                    session = ort.InferenceSession(model, _options(ort, save=tmp), providers=["CPUExecutionProvider"])
+                    session = ort.InferenceSession(model, _options(ort, save=tmp, threads=threads),
+                                                   providers=["CPUExecutionProvider"])
                     if tmp.stat().st_size == 0:
                         raise _NotSaved
             except Exception:  # noqa: BLE001 - onnxruntime raises its own types; saving is optional
@@ -147,7 +153,7 @@ class OnnxNet:
             if session is not None:
                 return session
         try:
-            return ort.InferenceSession(model, _options(ort), providers=["CPUExecutionProvider"])
+            return ort.InferenceSession(model, _options(ort, threads=threads), providers=["CPUExecutionProvider"])
         except Exception as err:  # noqa: BLE001 - onnxruntime raises its own Fail/InvalidGraph types
             raise OnnxError(f"{self.name}: not a usable ONNX model ({err.__class__.__name__})") from None
 
@@ -194,22 +200,22 @@ def first_run_note(weights: Path) -> None:
 
 
 def cached_net(weights: Path, base: Path | None, strength: float, make_generator, meta: dict,
-               members: Sequence[Path] = (), note=first_run_note) -> OnnxNet:
+               members: Sequence[Path] = (), note=first_run_note, threads: int | None = None) -> OnnxNet:
     """The ONNX generator for these weights: from the cache when there, else exported (and cached when
     the folder can be written). make_generator() builds the torch generator (only on a miss, after
     note(weights) has said why this start is slow)."""
     path = cache_file(weights, base, strength, members)
     if path.is_file():
         try:
-            return OnnxNet(path, optimized=optimized_file(path))
+            return OnnxNet(path, optimized=optimized_file(path), threads=threads)
         except OnnxError:
             path.unlink(missing_ok=True)  # damaged (a disk that filled up): export again
     note(weights)
     generator = make_generator()
     try:
         export(generator, meta, path)
-        net = OnnxNet(path, optimized=optimized_file(path))
+        net = OnnxNet(path, optimized=optimized_file(path), threads=threads)
         prune_cache(path.parent)
         return net
     except OSError:  # a read-only folder: export in memory
-        return OnnxNet(export(generator, meta), name=f"{weights} (exported in memory)")
+        return OnnxNet(export(generator, meta), name=f"{weights} (exported in memory)", threads=threads)

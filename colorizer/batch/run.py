@@ -185,7 +185,9 @@ def _colorize(args, src: Store, dest: Store, pending: list[tuple[str, str]]) -> 
                                                    weights_dir=weights_dir, render_size=args.render_size,
                                                    backend=backend, device=device, precision=args.precision,
                                                    saturation=args.saturation, quality=args.quality,
-                                                   net_batch=bs if args.gpus_per_worker else min(bs, 8)))
+                                                   net_batch=bs if args.gpus_per_worker else min(bs, 8),
+                                                   # its share of the cores, not every core for each actor
+                                                   threads=max(1, round(args.cpus_per_worker))))
     counts, batches, code = {"done": 0, "refused": 0, "adopted": 0}, 0, 0
     stop_after = int(os.environ.get(STOP_AFTER_ENV, "0") or 0)
     print(f"Colorizing {len(pending)} photo(s): {args.workers} worker(s) x {args.cpus_per_worker:g} CPU"

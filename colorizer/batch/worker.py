@@ -29,12 +29,13 @@ class ColorizeBatch:
 
     def __init__(self, src: str, dest: str, weights: str, weights_dir: str | None = None,
                  render_size: int | None = None, backend: str = "onnx", device: str = "cpu",
-                 precision: str = "auto", saturation: float = 1.0, quality: int = 90, net_batch: int = 8):
+                 precision: str = "auto", saturation: float = 1.0, quality: int = 90, net_batch: int = 8,
+                 threads: int | None = None):
         from ..infer import Colorizer
 
         self.src, self.dest = Store.open(src), Store.open(dest)
         self.model = Colorizer.load(weights, device=device, precision=precision, render_size=render_size,
-                                    weights_dir=weights_dir, backend=backend)
+                                    weights_dir=weights_dir, backend=backend, threads=threads)
         self.saturation, self.quality, self.net_batch = saturation, quality, net_batch
 
     def __call__(self, batch: pa.Table) -> pa.Table:
