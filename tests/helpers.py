@@ -140,11 +140,11 @@ PAIRED_SIZE, PAIRED_FILTERS = 32, 8  # a 5-downsampling U-Net of 8 filters: ~70k
 
 
 def tiny_paired(folder: Path, name: str = "sketch2photo.pt", images_seen: int = 10**6, seed: int = 0) -> Path:
-    """Paired weights with the metadata training writes (tasks.Paired.meta), random init, fp16."""
+    """Paired weights with the metadata training writes (colorizer.paired.task.Paired.meta), random init, fp16."""
     import torch
 
     from colorizer.checkpoint import make_meta, save_weights
-    from colorizer.training.tasks import Paired
+    from colorizer.paired.task import Paired
 
     task = Paired("unet", "AtoB", PAIRED_SIZE, PAIRED_FILTERS)
     torch.manual_seed(seed)

@@ -13,7 +13,7 @@ from colorizer.infer import Colorizer
 from colorizer.models import build_generator
 from colorizer.training import TrainConfig, Trainer, train
 from colorizer.training.runs import load_start
-from colorizer.training.tasks import Hints
+from colorizer.hints.task import Hints
 
 
 def test_sampled_hints_hold_the_truths_mean_color():

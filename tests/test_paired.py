@@ -18,7 +18,7 @@ from colorizer.paired.sketches import make_sketches
 from colorizer.training import TrainConfig, Trainer
 from colorizer.training.callbacks import GANBalance
 from colorizer.training.parsers import config_from_args, gan_main, gan_parser, pretrain_parser
-from colorizer.training.tasks import Paired
+from colorizer.paired.task import Paired
 from colorizer.paired.translate import Translator
 
 from helpers import EXAMPLES_COLOR

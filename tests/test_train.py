@@ -30,6 +30,21 @@ def test_generator_and_discriminator_shapes():
     assert d(torch.randn(1, 1, 256, 256), torch.randn(1, 2, 256, 256)).shape == (1, 1, 30, 30)
 
 
+def test_each_training_task_plugs_in_by_one_registry_line():
+    """TASKS names each task's class by import path (hints and paired live in their packages); every task
+    the command line offers (config.TASK_DEFAULTS) is one, and an unknown name is one clear error."""
+    from colorizer.training.config import TASK_DEFAULTS
+    from colorizer.training.tasks import TASKS, task_class
+
+    assert set(TASKS) == set(TASK_DEFAULTS)
+    for name, where in TASKS.items():
+        cls = task_class(name)
+        assert cls.name == name and f"{cls.__module__}:{cls.__name__}" == where
+    assert task_class("hints").__module__ == "colorizer.hints.task"
+    with pytest.raises(ValueError, match="Unknown task 'nope'"):
+        task_class("nope")
+
+
 def test_pretrain_l1_falls_on_a_fixed_batch(tmp_path, photo_dir):
     t = Trainer(_cfg(tmp_path, photo_dir), progress=False, log=lambda s: None)
     L, ab = t.task.split(next(iter(t.data.train)), t.device)

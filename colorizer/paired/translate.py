@@ -1,6 +1,6 @@
 """Paired translation at inference (pix2pix): paired weights in, image of any size out.
 
-The weights' metadata (task "paired", written by training: tasks.Paired.meta) says which generator
+The weights' metadata (task "paired", written by training: task.Paired.meta) says which generator
 to build: the classic U-Net with its depth and filters, or the ResNet U-Net, at the size it was
 trained. An image is prepared as training saw it: RGB scaled to [-1, 1], resized so its short side
 is the trained size (a sketch's lines then have the width the model learned), its aspect kept, and

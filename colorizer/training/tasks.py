@@ -9,12 +9,14 @@ A task says what differs between image-to-image problems, and nothing else:
   the one validation score (higher is better) that picks the weights to keep,
 - which generator it trains (`build_generator`; the discriminator is built for its channels).
 
-Colorization is one task (L -> ab); color hints (L + a sparse map of known colors -> ab) a second;
-paired translation (pix2pix, A -> B on RGB pairs) a third. A new one is a new class with the same
-methods, registered in TASKS; the loop and the stages do not change.
+Colorization (L -> ab) is here; the others are plug-ins in their own packages: color hints (L + a
+sparse map of known colors -> ab, hints/task.py) and paired translation (pix2pix, A -> B on RGB pairs,
+paired/task.py). A new one is a class with the same methods in its package and a line in TASKS; the
+loop and the stages do not change.
 """
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -23,13 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from .. import color_classes, hints, metrics
+from .. import color_classes, metrics
 from ..color import AB_SCALE, gray_rgb, lab_norm_to_rgb, rgb_to_lab_norm
-from ..data import (DataError, make_loaders, parse_part, part_shares, resolve_data, scan_photos, split_files,
-                    val_loader)
+from ..data import make_loaders, parse_part, part_shares, resolve_data, scan_photos, split_files, val_loader
 from ..device import to_input
-from ..models import build_generator, build_paired_generator, unet_depth
-from ..paired.data import make_pair_loaders, scan_pairs
+from ..models import build_generator
 from .augment import old_print
 from .config import TrainConfig
 from .teachers import Teachers
@@ -219,126 +219,24 @@ class Colorization:
         return dict(means, psnr_gain=gain, colorful_share=share, score=score)
 
 
-class Hints(Colorization):
-    """Colorization guided by color hints: L plus a hint map (hints.py: hinted a, b and a mask; 4
-    channels in) -> ab. Training draws each photo's hints from its own true colors as a user might
-    give them (none often, else a geometric count of small patches); validation draws them the
-    same way from a fixed seed per batch, so epochs compare. With an all-zero map it is an automatic
-    colorizer: started (--init) from 1-channel weights, its widened input starts at zero
-    (runs.load_start), so its output with no hints is the start's at step 0."""
-
-    name = "hints"
-    in_channels = 1 + hints.CHANNELS
-
-    def __init__(self, augment: str = "none", seed: int = 42):
-        super().__init__("l1", augment=augment)
-        self.rng = torch.Generator().manual_seed(seed)
-
-    @classmethod
-    def from_config(cls, cfg: TrainConfig) -> "Hints":
-        if cfg.loss != "l1" or cfg.teachers:
-            raise ValueError("--task hints trains with --loss l1 on the photos' own colors (no --teachers)")
-        return cls(cfg.augment, cfg.seed)
-
-    def meta(self) -> dict:
-        return {"head": "ab", "hints": True, "in_channels": self.in_channels, "hint_gain": hints.GAIN}
-
-    def split(self, batch, device, train: bool = False):
-        """As colorization, then the hint map from the batch's true ab joined to L."""
-        L, ab = super().split(batch, device, train)
-        rng = self.rng if train else torch.Generator().manual_seed(int(batch[:, :, ::7, ::7].sum()) % 2**31)
-        hint_map = hints.simulate(ab.float(), rng) * hints.GAIN
-        return to_input(torch.cat([L, hint_map.to(L.dtype)], 1), device), ab
-
-    def input_image(self, x):
-        """The gray input with the hints painted on it (their color at the photo's lightness)."""
-        L, hint_map = x[:, :1], x[:, 1:].float() / hints.GAIN
-        gray = gray_rgb(L)
-        hinted = lab_norm_to_rgb(L, hint_map[:, :2].clamp(-1, 1))
-        mask = hint_map[:, 2:3]
-        return gray * (1 - mask) + hinted * mask
-
-    def output_image(self, x, y):
-        return super().output_image(x[:, :1], y)
+# The training tasks: name (--task, and "task" in the weights' metadata) -> "module:Class", imported when
+# asked. A task beyond colorizing lives in its own package (which imports Colorization and Loaders from
+# here, so this module never imports it); adding one is a module and a line here (and its defaults in
+# config.TASK_DEFAULTS, which the torch-free command line reads).
+TASKS = {
+    "colorize": "colorizer.training.tasks:Colorization",
+    "hints": "colorizer.hints.task:Hints",
+    "paired": "colorizer.paired.task:Paired",
+}
 
 
-class Paired:
-    """Paired translation (pix2pix): RGB image A -> RGB image B (sketch -> photo, map -> satellite,
-    labels -> facade), both scaled to [-1, 1]; the generator ends in tanh. Pairs come as A|B files or
-    two folders (pairs.py); `direction` BtoA swaps the sides. The weights' metadata says the task,
-    direction, generator kind (and the U-Net's depth) and size, which is what inference needs."""
-
-    name = "paired"
-    in_channels = out_channels = 3
-
-    def __init__(self, generator: str = "unet", direction: str = "AtoB", size: int = 256, filters: int = 64):
-        self.generator, self.direction, self.size, self.filters = generator, direction, size, filters
-        self.depth = unet_depth(size) if generator == "unet" else None
-
-    @classmethod
-    def from_config(cls, cfg: TrainConfig) -> "Paired":
-        return cls(cfg.generator, cfg.direction, cfg.size, cfg.filters)
-
-    def meta(self) -> dict:
-        meta = {"generator": self.generator, "direction": self.direction, "channels": [self.in_channels,
-                self.out_channels], "range": [-1, 1]}
-        return dict(meta, depth=self.depth, filters=self.filters) if self.depth else meta
-
-    def build_generator(self, backbone, backbone_weights, size):
-        return build_paired_generator(self.generator, size, backbone, backbone_weights, self.in_channels,
-                                      self.out_channels, self.depth, self.filters)
-
-    def loaders(self, cfg, workers, pin_memory, rank, world, log) -> Loaders:
-        if not cfg.data:
-            raise DataError("--task paired needs --data: a folder of A|B pair files (make one from photos with "
-                            "`python -m colorizer make-sketches PHOTOS OUT`), or --data DIR_A --data-b DIR_B")
-        pairs = scan_pairs(cfg.data, cfg.data_b, log=log)
-        if cfg.val_data:
-            train_pairs, val_pairs = pairs, scan_pairs(cfg.val_data, log=log)
-        else:
-            train_pairs, val_pairs = split_files(pairs, cfg.val_fraction, cfg.seed)
-        train_dl, val_dl = make_pair_loaders(train_pairs, val_pairs, cfg.size, cfg.load_size, self.direction,
-                                             cfg.batch_size, workers, cfg.seed, pin_memory=pin_memory, rank=rank,
-                                             world=world)
-        source = f"{cfg.data} + {cfg.data_b}" if cfg.data_b else str(cfg.data)
-        log(f"paired: {self.direction}, {self.generator} generator"
-            + (f" ({self.depth} downsamplings)" if self.depth else "") + f", load {cfg.load_size} -> crop {cfg.size}")
-        return Loaders(train_dl, val_dl, source, len(train_pairs), len(val_pairs))
-
-    def split(self, batch, device, train: bool = False):
-        """uint8 (B, 6, S, S), input then target -> both in [-1, 1] on the device."""
-        x = batch.to(device, non_blocking=True).float().div_(127.5).sub_(1.0)
-        return to_input(x[:, :3], device), to_input(x[:, 3:], device)
-
-    def decode(self, pred):
-        return pred
-
-    def reconstruction_loss(self, pred, target):
-        return F.l1_loss(pred.float(), target)
-
-    def input_image(self, x):
-        return x.float().add(1).div(2).clamp(0, 1)
-
-    def output_image(self, x, y):
-        return y.float().add(1).div(2).clamp(0, 1)
-
-    def val_metrics(self, x, pred, target):
-        """Sums over the batch: L1 in [-1, 1] units, and PSNR and SSIM of the output against the target."""
-        rgb_pred, rgb_true = self.output_image(x, pred), self.output_image(x, target)
-        return {"l1": F.l1_loss(pred.float(), target, reduction="sum").item() / target[0].numel(),
-                "psnr": float(metrics.psnr(rgb_pred, rgb_true).sum()),
-                "ssim": float(metrics.ssim(rgb_pred, rgb_true).sum())}
-
-    def val_summary(self, means):
-        """The score that picks weights with --keep best: PSNR against the target (dB). It favours
-        safe, blurry outputs, which is why paired stage 2 keeps the last epoch by default."""
-        return dict(means, score=means["psnr"])
-
-
-TASKS = {"colorize": Colorization, "hints": Hints, "paired": Paired}
+def task_class(name: str) -> type:
+    """The Task class registered as name."""
+    if name not in TASKS:
+        raise ValueError(f"Unknown task {name!r}; choose one of {', '.join(TASKS)}")
+    module, cls = TASKS[name].split(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def make_task(cfg: TrainConfig) -> Task:
-    if cfg.task not in TASKS:
-        raise ValueError(f"Unknown task {cfg.task!r}; choose one of {', '.join(TASKS)}")
-    return TASKS[cfg.task].from_config(cfg)
+    return task_class(cfg.task).from_config(cfg)
