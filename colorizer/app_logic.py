@@ -20,9 +20,10 @@ from typing import Iterable
 from PIL import Image
 
 from .averaged import STAGE as AVERAGED_STAGE
-from .checkpoint import PAIRED, WeightsError, ranked_weights, read_meta, task_of
+from .card import WeightsCard
+from .checkpoint import PAIRED, WeightsError, ranked_weights, read_meta
 from .images import PhotoError, PhotoTooLarge, is_grayscale, open_photo
-from .infer import WEIGHTS_ENV, gray_baseline, head_of, resolve_weights, weights_folder
+from .infer import WEIGHTS_ENV, gray_baseline, resolve_weights, weights_folder
 from .limits import (DEFAULT_TEMPORAL, MAX_PAGE_VIDEO_BYTES, MAX_PAGE_VIDEO_PIXELS, MAX_PAGE_VIDEO_SECONDS, MAX_PIXELS,
                      MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE, VIDEO_EXTENSIONS, result_name,
                      video_result_name)
@@ -70,33 +71,33 @@ def _count(n) -> str:
 
 
 def describe_weights(path: str | Path, meta: dict) -> str:
-    """One line naming a weights file by what it is, e.g.
+    """One line naming a weights file by what its card says it is, e.g.
     'stage 2 · GAN — resnet18, 256 px, 120k photos seen, epoch 20, 2025-01-31 (generator_gan.pt)';
     weights that predict ab bins say so: 'stage 1 · classes — ...'; paired translation weights name
     their generator and direction: 'paired · pix2pix GAN — unet 32 filters, AtoB, 128 px, ...'."""
-    stage = meta.get("stage")
+    card, epoch = WeightsCard.from_meta(meta, path), meta.get("epoch")  # the epoch training kept (not on the card)
     parts = []
-    paired = task_of(meta) == PAIRED
-    if paired:
-        gen = str(meta.get("generator"))
-        gen += f" {meta['filters']} filters" if gen == "unet" and meta.get("filters") else ""
-        parts += [gen if gen != "resnet-unet" else f"resnet-unet {meta.get('backbone')}", str(meta.get("direction"))]
-    elif meta.get("backbone"):
-        parts.append(str(meta["backbone"]))
-    if meta.get("size"):
-        parts.append(f"{meta['size']} px")
-    if meta.get("images_seen") is not None:
-        parts.append(f"{_count(meta['images_seen'])} photos seen")
-    if meta.get("epoch") is not None:
-        parts.append(f"epoch {meta['epoch']}")
-    if meta.get("date"):
-        parts.append(str(meta["date"]).split(" ")[0])
-    head = STAGE_NAMES.get(stage, f"other ({stage})" if stage else "other").format(n=len(meta.get("members") or []))
-    if paired:
+    if card.task == PAIRED:
+        unet = meta.get("generator") == "unet"  # its body is "unet N filters"; the ResNet U-Net's, its ResNet's
+        parts += [str(card.body) if unet else f"resnet-unet {card.body}", str(card.direction)]
+    elif card.body:
+        parts.append(str(card.body))
+    if card.size:
+        parts.append(f"{card.size} px")
+    if card.images_seen:
+        parts.append(f"{_count(card.images_seen)} photos seen")
+    if epoch is not None:
+        parts.append(f"epoch {epoch}")
+    if card.date:
+        parts.append(str(card.date).split(" ")[0])
+    stage = card.stage
+    if card.task == PAIRED:
         head = PAIRED_STAGE_NAMES.get(stage, f"paired · {stage}")
-    elif head_of(meta) == "classes":
-        head = CLASSES_STAGE_NAMES.get(stage, f"{head} · classes")
-    return f"{head} — {', '.join(parts)} ({Path(path).name})" if parts else f"{head} ({Path(path).name})"
+    else:
+        head = STAGE_NAMES.get(stage, f"other ({stage})" if stage else "other").format(n=len(card.members))
+        if card.head == "classes":
+            head = CLASSES_STAGE_NAMES.get(stage, f"{head} · classes")
+    return f"{head} — {', '.join(parts)} ({card.name})" if parts else f"{head} ({card.name})"
 
 
 @dataclass(eq=False)
@@ -104,6 +105,11 @@ class WeightsInfo:
     path: Path
     meta: dict
     label: str
+
+    @property
+    def card(self) -> WeightsCard:
+        """What the file is (card.py), from the metadata already read."""
+        return WeightsCard.from_meta(self.meta, self.path)
 
 
 def list_weights(folder: str | Path) -> list[WeightsInfo]:

@@ -30,6 +30,7 @@ class WeightsCard:
     body: str | None  # the network's body: resnet18, efficientnet_lite0, unet 32 filters, "a + b" for averages
     size: int | None  # training crop size in pixels: the default render size
     head: str | None  # colorizers: "ab" or "classes"; None for other tasks
+    direction: str | None = None  # paired: AtoB or BtoA (which side of a pair is the input)
     members: tuple[str, ...] = ()  # averaged: the files whose mean it is
     scale: float = 1.0  # averaged: the factor on the mean
     routed: bool = False  # averaged: two mixes of the members, one picked per photo by a probe
@@ -53,8 +54,10 @@ class WeightsCard:
         head = (meta.get("head") or "ab") if task in (COLORIZE, HINTS) else None
         members = tuple(str(m.get("file")) for m in meta.get("members") or [])
         temperature = meta.get("temperature") if head == "classes" else None
+        direction = meta.get("direction") if task == PAIRED else None
         return cls(path=Path(path) if path is not None else None, task=task, stage=meta.get("stage"), body=body,
-                   size=meta.get("size"), head=head, members=members, scale=float(meta.get("scale") or 1.0),
+                   size=meta.get("size"), head=head, direction=direction, members=members,
+                   scale=float(meta.get("scale") or 1.0),
                    routed=bool(meta.get("router")), packed=bool(meta.get("packed")),
                    color_strength=meta.get("color_strength"), temperature=temperature,
                    data=meta.get("data_note") or meta.get("data"), data_mix=tuple(meta.get("data_mix") or ()),
@@ -92,8 +95,8 @@ class WeightsCard:
     def lines(self) -> list[str]:
         """Every field a user may ask about (`python -m colorizer weights show`)."""
         out = [f"{self.name}: {self.summary()}"]
-        for key in ("task", "stage", "body", "size", "head", "members", "scale", "color_strength", "temperature",
-                    "data", "data_mix", "images_seen", "date", "dtype", "scores"):
+        for key in ("task", "stage", "body", "size", "head", "direction", "members", "scale", "color_strength",
+                    "temperature", "data", "data_mix", "images_seen", "date", "dtype", "scores"):
             value = getattr(self, key)
             if value in (None, (), {}) or (key in ("scale", "images_seen") and not self.members and value in (0, 1)):
                 continue

@@ -22,7 +22,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .checkpoint import CLASSIFY, COLORIZE, HINTS, PAIRED, WeightsError, find_weights, read_meta, task_of
+from .card import read_card
+from .checkpoint import CLASSIFY, COLORIZE, HINTS, PAIRED, WeightsError, find_weights
 from .files import write_atomic
 
 WEIGHTS_ENV = "COLORIZER_WEIGHTS"  # one weights file, used as is
@@ -96,7 +97,7 @@ def set_default(path: str | Path, folder: str | Path | None = None) -> tuple[str
     folder = Path(folder) if folder is not None else path.parent
     if not (folder / path.name).is_file():
         raise WeightsError(f"{path}: not in {folder}/ (a default is a file of the folder it is the default of)")
-    task = task_of(read_meta(folder / path.name))
+    task = read_card(folder / path.name).task
     manifest = dict(read_manifest(folder), **{task: path.name})
     out = write_atomic(folder / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
     return task, out
@@ -147,4 +148,4 @@ def resolve(task: str | None, weights: str | Path | None = None, weights_dir: st
 
 def load(path: str | Path, **options):
     """The predictor for a weights file, by the task its card records (TASKS[task].predictor)."""
-    return TASKS[task_of(read_meta(path))].load(path, **options)
+    return TASKS[read_card(path).task].load(path, **options)

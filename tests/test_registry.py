@@ -79,10 +79,13 @@ def test_the_card_reads_old_and_new_files(tmp_path):
     old = save_weights(tmp_path / "old.pt", {}, {"stage": "pretrain", "backbone": "resnet18", "size": 256})  # no task
     card = read_card(old)
     assert (card.task, card.head, card.scale, card.members, card.images_seen) == (COLORIZE, "ab", 1.0, (), 0)
+    assert card.direction is None
     assert card.summary() == "colorizes: resnet18, 256 px"
-    meta = make_meta(task=PAIRED, stage="gan", generator="unet", filters=32, size=128, images_seen=1234)
+    meta = make_meta(task=PAIRED, stage="gan", generator="unet", filters=32, size=128, images_seen=1234,
+                     direction="BtoA")
     card = read_card(save_weights(tmp_path / "p.pt", {}, meta))
-    assert (card.task, card.body, card.head) == (PAIRED, "unet 32 filters", None)
+    assert (card.task, card.body, card.head, card.direction) == (PAIRED, "unet 32 filters", None, "BtoA")
+    assert "  direction: BtoA" in card.lines()  # `weights show` says which side is the input
     with pytest.raises(WeightsError, match="no such weights file"):
         read_card(tmp_path / "missing.pt")
 

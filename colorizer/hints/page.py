@@ -155,11 +155,11 @@ def with_dots(image: Image.Image, hints: list[UserHint], dot: float = DOT) -> Im
 def hints_weights(chosen, choices: list):
     """The weights the page colorizes with hints (app_logic.WeightsInfo): the chosen ones when they take
     hints, else the best hints weights in the folder (choices are ranked); None when there are none."""
-    from ..checkpoint import HINTS, task_of
+    from ..checkpoint import HINTS
 
-    if task_of(chosen.meta) == HINTS:
+    if chosen.card.task == HINTS:
         return chosen
-    return next((c for c in choices if task_of(c.meta) == HINTS), None)
+    return next((c for c in choices if c.card.task == HINTS), None)
 
 
 def scaled(hints: list[UserHint], size: tuple[int, int], shown: tuple[int, int]) -> list[UserHint]:

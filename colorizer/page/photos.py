@@ -63,10 +63,11 @@ def sidebar(folder: Path, choices: list[logic.WeightsInfo]) -> Settings:
                               help=f"First the one the CLI and the API would use, then every other model in "
                                    f"`{folder}/` (colorizers, then paired translation weights), best first.")
         info = by_path[chosen]
-        paired = logic.task_of(info.meta) == logic.PAIRED
+        card = info.card
+        paired = card.task == logic.PAIRED
         if paired:  # image -> image (pix2pix): no colorizer settings; each upload beside its translation
-            st.caption(f"Paired translation ({info.meta.get('direction')}): each image is run with its short side at "
-                       f"{info.meta.get('size')} px, the size these weights were trained at, and the output resized "
+            st.caption(f"Paired translation ({card.direction}): each image is run with its short side at "
+                       f"{card.size} px, the size these weights were trained at, and the output resized "
                        f"to the image's own size.")
             render_size = saturation = temporal = None
         else:

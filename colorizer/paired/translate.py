@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from ..checkpoint import PAIRED, WeightsError, load_weights, read_meta, require_task, task_of
+from ..card import read_card
+from ..checkpoint import PAIRED, WeightsError, load_weights, require_task
 from ..device import autocast, pick_device, prepare, resolve_precision, to_input
 from ..images import to_pil, to_rgb, to_tensor
 from ..infer import Colorizer, resolve_weights
@@ -152,6 +153,6 @@ def load_model(weights: str | Path | None = None, device: str = "auto", weights_
     """Either kind of model, as the weights' metadata says (weights None: infer.resolve_weights, the
     default the CLI would colorize with). Colorizers take backend."""
     path = resolve_weights(weights, weights_dir)
-    if task_of(read_meta(path)) == PAIRED:
+    if read_card(path).task == PAIRED:
         return Translator.load(path, device=device, weights_dir=weights_dir)
     return Colorizer.load(path, device=device, weights_dir=weights_dir, backend=backend)

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .. import app_logic as logic
+from ..card import WeightsCard
 from ..checkpoint import WeightsError
 from ..images import PhotoError
 from ..limits import ACCEPTED, MAX_HINTS, MAX_PIXELS, MAX_RENDER_SIZE, MAX_UPLOAD_BYTES, MIN_RENDER_SIZE
@@ -170,9 +171,8 @@ def weights_status(holder: ModelHolder, out: dict) -> dict:
         return {"status": "weights_error", "ready": False, "weights": str(path), "message": holder.error, **out}
     out = {"status": "ok", "ready": True, "weights": str(path), "model_loaded": holder.model is not None, **out}
     if holder.model is not None:
-        model = holder.model
-        out.update(task=logic.task_of(model.meta), stage=model.meta.get("stage"), device=str(model.device),
-                   backend=model.backend)
+        model, card = holder.model, WeightsCard.from_meta(holder.model.meta)
+        out.update(task=card.task, stage=card.stage, device=str(model.device), backend=model.backend)
         if not logic.is_paired(model):
             out.update(color_strength=model.color_strength)
     return out
