@@ -111,14 +111,16 @@ def _int8(w):
     return (w / scale).round().clamp_(-127, 127).to(dtype=__import__("torch").int8), scale.float()
 
 
-def pack_weights(path: str | Path, out: str | Path, folders: Sequence[Path]) -> tuple[Path, list[Path]]:
+def pack_weights(path: str | Path, out: str | Path, folders: Sequence[Path],
+                 int8: Sequence[int] | None = None) -> tuple[Path, list[Path]]:
     """Write averaged or routed weights (path, whose member files are looked for in folders: find_members)
     as one file that holds the members' networks too, under "member<i>.", with each member's metadata
-    in the file's "member_meta". Convolution and linear weights are stored as int8 with a float32 scale
-    per output channel (under "scale<i>."), everything else as float16: a quarter of float32, measured
-    to leave val/'s scores where they were (docs/quality.md). The probe's tensors stay float32 (a
-    routing decision must not move). It loads as the unpacked file does and needs no other file.
-    Returns the file written and the members packed."""
+    in the file's "member_meta". In the members numbered in int8 (None: all), convolution and linear
+    weights are stored as int8 with a float32 scale per output channel (under "scale<i>."), except
+    depthwise ones (few numbers, the most sensitive); everything else is float16. int8 is a quarter
+    of float32 and moves the colors a little (docs/quality.md: the default packs only its largest
+    member so). The probe's tensors stay float32 (a routing decision must not move). It loads as the
+    unpacked file does and needs no other file. Returns the file written and the members packed."""
     meta = read_meta(path)
     if not is_averaged(meta) or is_packed(meta):
         raise WeightsError(f"{path}: {'already packed' if is_packed(meta) else 'not averaged weights'}; nothing to pack")
@@ -128,12 +130,14 @@ def pack_weights(path: str | Path, out: str | Path, folders: Sequence[Path]) -> 
     for i, member in enumerate(members):
         member_state, member_meta = load_weights(member)
         for k, v in member_state.items():
-            if v.is_floating_point() and v.dim() >= 2:
+            if (int8 is None or i in int8) and v.is_floating_point() and v.dim() >= 2 and v.shape[1] > 1:
                 state[f"member{i}.{k}"], state[f"scale{i}.{k}"] = _int8(v)
             else:
                 state[f"member{i}.{k}"] = v.half() if v.is_floating_point() else v
         metas.append(member_meta)
-    meta = dict(meta, packed=True, member_meta=metas, dtype="int8 weights, float16 other tensors")
+    quantized = range(len(members)) if int8 is None else sorted(set(int8) & set(range(len(members))))
+    meta = dict(meta, packed=True, member_meta=metas,
+                dtype=f"float16, int8 weights in {', '.join(members[i].name for i in quantized) or 'none'}")
     return atomic_save({"format": FORMAT, "meta": meta, "generator": state}, out), members
 
 

@@ -78,3 +78,20 @@ def test_pack_refuses_what_it_cannot_pack_naming_the_file(made, tmp_path, capsys
     assert main(["weights", "pack", str(lonely / "avg.pt"), "--out", str(tmp_path / "x.pt"),
                  "--weights-dir", str(lonely)]) == 2
     assert "a.pt" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
+
+
+def test_int8_is_chosen_per_member(made, tmp_path):
+    """--int8 names the members stored as int8 (the default packs only its large resnet18 so); the others
+    keep float16, which is closer and larger."""
+    src, L, want = made["src"], made["L"], made["want"]["avg.pt"]  # avg.pt: a.pt (Lite0) + c.pt (resnet18)
+    errors, sizes = {}, {}
+    for choice in (["none"], ["1"], ["all"]):
+        out = tmp_path / f"avg_{choice[0]}.pt"
+        assert main(["weights", "pack", str(src / "avg.pt"), "--out", str(out), "--int8", *choice]) == 0
+        got = Colorizer.load(out, device="cpu", precision="fp32").predict_ab(L)
+        errors[choice[0]], sizes[choice[0]] = np.abs(got - want).mean(), out.stat().st_size
+    assert read_card(tmp_path / "avg_1.pt").dtype == "float16, int8 weights in c.pt"
+    assert errors["none"] < errors["1"] <= errors["all"] + 1e-6
+    assert sizes["all"] < sizes["1"] < sizes["none"]
+    with pytest.raises(SystemExit):
+        main(["weights", "pack", str(src / "avg.pt"), "--out", str(tmp_path / "x.pt"), "--int8", "first"])

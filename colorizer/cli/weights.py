@@ -75,11 +75,13 @@ def average_command(args: argparse.Namespace) -> int:
 
 def pack_command(args: argparse.Namespace) -> int:
     from ..averaged import pack_weights
+    from ..card import read_card
     from ..infer import partner_folders
 
-    out, members = pack_weights(args.file, args.out, partner_folders(args.file, args.weights_dir))
+    int8 = None if args.int8 == ["all"] else [] if args.int8 == ["none"] else [int(i) for i in args.int8]
+    out, members = pack_weights(args.file, args.out, partner_folders(args.file, args.weights_dir), int8)
     print(f"Wrote {out} ({out.stat().st_size / 2**20:.0f} MB): {args.file} with its members "
-          f"{', '.join(m.name for m in members)} inside (int8 weights)")
+          f"{', '.join(m.name for m in members)} inside ({read_card(out).dtype})")
     return 0
 
 
@@ -140,15 +142,18 @@ def add_parser(sub, color_strength, temperature) -> argparse.ArgumentParser:
 
     k = ws.add_parser("pack", parents=[where], help="an averaged or routed file with its members inside: one file",
                       description="Write averaged (or routed) weights as one self-contained file: the members' "
-                                  "networks go inside it, their convolution weights as int8 with a scale per channel, the rest "
-                                  "float16 (the probe of routed weights stays float32). "
+                                  "networks go inside it, their convolution weights as int8 with a scale per channel (--int8), the "
+                                  "rest float16 (the probe of routed weights stays float32). "
                                   "It colorizes as the small file does and needs no other file: the form to ship "
                                   "or to copy to a server.",
-                      epilog="Example (the shipped default):\n  python -m colorizer weights pack "
-                             "weights/candidates/colorizer_routed.pt --out weights/colorizer_people.pt",
+                      epilog="Example (the shipped default: its resnet18 member in int8, the Lite0 ones float16):\n"
+                             "  python -m colorizer weights pack routed.pt --int8 0 --out weights/colorizer_people.pt",
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     k.add_argument("file", help="averaged or routed weights (their members beside them or in the weights folder)")
     k.add_argument("--out", required=True, type=Path, metavar="PATH", help="the packed weights file to write")
+    k.add_argument("--int8", nargs="+", default=["all"], metavar="I", type=_int8_choice,
+                   help="the members (0 = the first named) whose weights are stored as int8, a quarter of float32 "
+                        "and a little off; the others float16 (default: all; none: float16 only)")
     k.set_defaults(func=pack_command)
 
     t = ws.add_parser("set", help="write a classes head's temperature into its file")
@@ -158,6 +163,12 @@ def add_parser(sub, color_strength, temperature) -> argparse.ArgumentParser:
     t.add_argument("--out", type=Path, metavar="PATH", help="write a new file (default: the file itself)")
     t.set_defaults(func=set_command)
     return w
+
+
+def _int8_choice(text: str) -> str:
+    if text in ("all", "none") or text.isdigit():
+        return text
+    raise argparse.ArgumentTypeError(f"{text!r}: a member's number (0, 1, ...), all or none")
 
 
 def add_average_arguments(a: argparse.ArgumentParser) -> None:
