@@ -1,7 +1,7 @@
 """Time per photo of several weights files, in one run on one machine: the network call of colorizing
 (Colorizer.predict_ab through the backend the command line picks), batches of photos at their render size.
 
-    python -m tools.weights_speed weights/colorizer_averaged.pt weights/colorizer_routed.pt
+    python -m tools.weights_speed weights/colorizer_averaged.pt weights/colorizer_people.pt
 
 Prints ms per photo for each and its ratio to the first. The first call of each (ONNX export, warm-up)
 is not timed; runs of the files alternate so that a busy moment falls on all of them.
