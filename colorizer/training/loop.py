@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..device import prepare, resolve_precision
+from ..device import fastest_precision, prepare, resolve_precision
 from . import distributed
 from .callbacks import Checkpointer, CSVLogger, GANBalance, LossCurve, ProgressBar, SampleGrid
 from .config import TrainConfig
@@ -60,6 +60,8 @@ class Trainer:
         if init_state is not None:
             load_start(generator, init_state, self.log)
         self.generator = prepare(generator, self.device)
+        if cfg.precision == "auto" and self.device.type == "cpu" and not self.dist.enabled:
+            self.precision = self._fastest_precision()
         self.stage = STAGES[cfg.stage](cfg, self.task, self.generator, self.device, self.precision,
                                        lambda m: distributed.wrap(m, self.dist, self.device))
         if cfg.resume:
@@ -77,6 +79,15 @@ class Trainer:
         self.callbacks = [ProgressBar(progress), CSVLogger(self.run_dir / "log.csv"),
                           SampleGrid(self.run_dir / "samples"), Checkpointer(cfg.save_every, cfg.keep),
                           LossCurve(self.run_dir / "loss_curve.png"), GANBalance()] if self.dist.main else []
+
+    def _fastest_precision(self) -> str:
+        """auto on a CPU: whichever of bf16 and fp32 runs the generator's passes faster on a real batch
+        (device.fastest_precision); the rule's bf16 when there is no batch to time."""
+        batch = next(iter(self.data.val), None)
+        if batch is None:
+            return self.precision
+        x, _ = self.task.split(batch[: self.cfg.batch_size], self.device)
+        return fastest_precision(self.generator, x, self.device, log=self.log)
 
     # ---- what the callbacks and the stages see ---------------------------------------------
     @torch.no_grad()

@@ -93,7 +93,9 @@ def _parser(stage: str, description: str, epilog: str) -> argparse.ArgumentParse
                         f"(default {_by_task(stage, 'keep')})")
     p.add_argument("--device", default=d.device, help="auto (CUDA, then Apple MPS, then CPU), cpu, cuda, cuda:1, mps")
     p.add_argument("--precision", default=d.precision, choices=["auto", "bf16", "fp32"],
-                   help="auto: bf16 autocast on CPU and on GPUs that have it (about 3x faster on CPU), else fp32")
+                   help="auto: on a CPU, whichever of bf16 autocast and fp32 runs a few training passes faster at the start "
+                        "(bf16 is 1.4-1.9x faster on some CPUs, far slower on others: docs/speed.md); on GPUs bf16 where "
+                        "supported, else fp32")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                    help="torch.compile the generator and the critic (default: on with CUDA, off elsewhere)")
     p.add_argument("--workers", type=int, default=d.workers, help="data loader processes (default: from the machine)")
