@@ -136,6 +136,8 @@ def _init_ray(args: argparse.Namespace) -> bool:
 
     if ray.is_initialized():
         return False
+    if not args.verbose:  # Ray's C++ core logs at ERROR a line it means as a note (docs/batch.md); --verbose shows it
+        os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "fatal")
     package_root = str(Path(__file__).resolve().parents[2])  # the actors import colorizer from this checkout
     path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
     options = dict(runtime_env={"env_vars": {"PYTHONPATH": path}}, log_to_driver=args.verbose,
