@@ -37,7 +37,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def tree_rss_mb(pid: int) -> float | None:
-    """Resident memory of pid and all its descendants, in MB (Linux /proc); None when unreadable."""
+    """Resident memory of pid and all its descendants, in MB (Linux /proc); None when pid's own is
+    unreadable. Threads and children come and go while it reads: one that is gone is skipped (a thread
+    that ended mid-scan once made the whole reading None)."""
     total, todo, seen = 0, [pid], set()
     while todo:
         p = todo.pop()
@@ -45,14 +47,19 @@ def tree_rss_mb(pid: int) -> float | None:
             continue
         seen.add(p)
         try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-            for task in Path(f"/proc/{p}/task").iterdir():
-                todo += [int(c) for c in (task / "children").read_text().split()]
+            rss = [int(line.split()[1]) for line in Path(f"/proc/{p}/status").read_text().splitlines()
+                   if line.startswith("VmRSS:")]
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
         except (OSError, ValueError):
             if p == pid:
                 return None
+            continue
+        total += sum(rss)
+        for task in tasks:
+            try:
+                todo += [int(c) for c in (task / "children").read_text().split()]
+            except (OSError, ValueError):
+                continue  # that thread ended while we read
     return round(total / 1024, 1)
 
 
