@@ -107,8 +107,10 @@ def find_members(path: str | Path, meta: dict, folders: Sequence[Path]) -> list[
 
 def _int8(w):
     """A weight tensor -> (int8 tensor, float32 scale per output channel): symmetric, weights only."""
+    import torch
+
     scale = w.abs().amax(dim=tuple(range(1, w.dim())), keepdim=True).clamp_min(1e-12) / 127.0
-    return (w / scale).round().clamp_(-127, 127).to(dtype=__import__("torch").int8), scale.float()
+    return (w / scale).round().clamp_(-127, 127).to(torch.int8), scale.float()
 
 
 def pack_weights(path: str | Path, out: str | Path, folders: Sequence[Path],

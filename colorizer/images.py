@@ -90,18 +90,27 @@ def list_folder(folder: str | Path) -> FolderListing:
     readable = readable_extensions()
     photos, skipped = [], []
     for p in sorted(folder.rglob("*")):
-        if not p.is_file():
-            continue
-        ext = p.suffix.lower()
-        if ext in readable:
-            photos.append(p)
-        elif p.name.startswith("."):
-            continue
-        elif ext in PLUGIN_FORMATS:
-            skipped.append((p, f"unsupported: {ext} photos need {PLUGIN_FORMATS[ext]}"))
-        else:
-            skipped.append((p, f"not a photo type that is read here ({ext or 'no extension'})"))
+        if p.is_file():
+            why = skip_reason(p.name, readable)
+            if why is None:
+                photos.append(p)
+            elif why:
+                skipped.append((p, why))
     return FolderListing(photos, skipped)
+
+
+def skip_reason(name: str, readable: tuple[str, ...]) -> str | None:
+    """Why a file of this name is not opened as a photo: None for a photo (its extension is in
+    readable: readable_extensions()), "" for a hidden file that is not one (.DS_Store and the like:
+    left out silently), else the reason a person reads."""
+    ext = Path(name).suffix.lower()
+    if ext in readable:
+        return None
+    if name.startswith("."):
+        return ""
+    if ext in PLUGIN_FORMATS:
+        return f"unsupported: {ext} photos need {PLUGIN_FORMATS[ext]}"
+    return f"not a photo type that is read here ({ext or 'no extension'})"
 
 
 def list_photos(folder: str | Path) -> list[Path]:

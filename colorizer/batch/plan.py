@@ -51,7 +51,7 @@ def _local_plan(src: Store, dest: Store, fmt: str) -> BatchPlan:
 
 def _uri_plan(src: Store, dest: Store, fmt: str) -> BatchPlan:
     """plan_outputs' rules on a pyarrow filesystem (list_folder's classes of files, result_name, _2 ...)."""
-    from ..images import PLUGIN_FORMATS, readable_extensions
+    from ..images import readable_extensions, skip_reason
     from ..limits import result_name
     from ..pipeline import FORMATS
 
@@ -61,15 +61,11 @@ def _uri_plan(src: Store, dest: Store, fmt: str) -> BatchPlan:
         if below and rel.startswith(below + "/"):
             continue  # earlier results, and the manifest, when DEST is inside SRC
         p = PurePosixPath(rel)
-        ext = p.suffix.lower()
-        if ext in readable:
+        why = skip_reason(p.name, readable)
+        if why is None:
             photos.append(p)
-        elif p.name.startswith("."):
-            continue
-        elif ext in PLUGIN_FORMATS:
-            skipped.append((src.full(rel), f"unsupported: {ext} photos need {PLUGIN_FORMATS[ext]}"))
-        else:
-            skipped.append((src.full(rel), f"not a photo type that is read here ({ext or 'no extension'})"))
+        elif why:
+            skipped.append((src.full(rel), why))
     taken, jobs = {str(p).casefold() for p in photos}, []
     for p in photos:
         plain = p.with_name(result_name(p)).with_suffix(FORMATS[fmt])

@@ -3,21 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..argtypes import positive_int
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {text}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
-    return value
+from ..argtypes import non_negative_float, positive_float, positive_int
 
 
 def add_parser(sub) -> None:
